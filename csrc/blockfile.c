@@ -32,6 +32,7 @@
 #define HDR_OFF_TREES   96
 #define TREE_REC        24
 #define MAX_HEIGHT      40
+#define HEADER_USED     (HDR_OFF_TREES + MAX_TREES * TREE_REC - BLOCK_HDR)
 
 uint32_t block_checksum(uint64_t no, const uint8_t *block)
 {
@@ -191,7 +192,7 @@ void header_encode(const Header *h, uint8_t *b)
     }
     uint64_t no = h->gen % 2;
     b[4] = BT_HEADER;
-    put_u16(b + 6, HDR_OFF_TREES + MAX_TREES * TREE_REC - BLOCK_HDR);
+    put_u16(b + 6, HEADER_USED);
     put_u64(b + 8, h->gen);
     put_u32(b, block_checksum(no, b));
 }
@@ -226,15 +227,16 @@ int header_decode(const uint8_t *b, uint64_t no, Header *h, ErrorInfo *err)
     memset(h, 0, sizeof *h);
     h->major = get_u16(b + HDR_OFF_MAJOR);
     h->minor = get_u16(b + HDR_OFF_MINOR);
+    h->gen = get_u64(b + HDR_OFF_GEN);   /* lets the caller see a newer slot it cannot read */
     if (h->major != FORMAT_MAJOR)
         return error_set(err, DUMP_VERSION,
                          "unsupported format version %u.%u (this build reads %d.x)",
                          h->major, h->minor, FORMAT_MAJOR);
     if (b[4] != BT_HEADER || b[5] != 0 || get_u32(b + HDR_OFF_BSIZE) != BLOCK_SIZE
-        || get_u32(b + HDR_OFF_NTREES) != MAX_TREES)
-        return bad_slot(err, no, "bad type, block size or tree count");
-    h->gen = get_u64(b + HDR_OFF_GEN);
-    if (h->gen == 0 || h->gen % 2 != no || get_u64(b + 8) != h->gen)
+        || get_u32(b + HDR_OFF_NTREES) != MAX_TREES || get_u32(b + HDR_OFF_NTREES + 4) != 0
+        || block_used(b) != HEADER_USED)
+        return bad_slot(err, no, "bad type, block size, tree count or length");
+    if (h->gen == 0 || h->gen >= MAX_GEN || h->gen % 2 != no || get_u64(b + 8) != h->gen)
         return bad_slot(err, no, "generation does not belong to this slot");
     memcpy(h->uuid, b + HDR_OFF_UUID, 16);
     h->nblocks = get_u64(b + HDR_OFF_NBLOCKS);
@@ -279,6 +281,11 @@ int blockfile_read_header(Blockfile *bf, Header *h, uint64_t *other_gen)
     int best = -1;
     for (int i = 0; i < 2; i++)
         if (st[i] == DUMP_OK && (best < 0 || slot[i].gen > slot[best].gen)) best = i;
+    /* A newer slot of an unknown major version: refuse rather than fall
+     * back to (and later overwrite) the older slot. */
+    for (int i = 0; i < 2; i++)
+        if (st[i] == DUMP_VERSION && (best < 0 || slot[i].gen > slot[best].gen))
+            return error_set(bf->err, DUMP_VERSION, "%s: %s", bf->path, e[i].msg);
     if (best < 0) {
         int which = st[0] == DUMP_VERSION ? 0 : st[1] == DUMP_VERSION ? 1 : 0;
         return error_set(bf->err, st[which], "%s: %s; %s", bf->path, e[which].msg, e[1 - which].msg);

@@ -32,6 +32,7 @@
 #define FORMAT_MINOR 0
 #define HEADER_MAGIC "INCRDUMP"  /* 8 bytes, no NUL */
 #define MAX_TREES    64
+#define MAX_GEN      ((uint64_t)1 << 48)   /* generations stay below this */
 
 typedef struct TreeRoot {
     uint64_t root;       /* block of the root node, 0 = empty tree */

@@ -21,7 +21,8 @@
  *      sorted by start; prev_end starts at 0 and becomes start+len.
  *      Canonical: len >= 1, extents neither overlap nor touch.
  *   varint npending, then npending x (varint start - prev_end, varint len,
- *      varint gen) sorted by start; same rules, gen >= 1.
+ *      varint gen) sorted by start, prev_end restarting at 0; len >= 1,
+ *      gen >= 1; pending extents may touch each other (never merged).
  *   No extent may overlap another of either set; every extent lies in
  *   [2, nblocks) (blocks 0 and 1 are the header slots).
  */

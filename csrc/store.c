@@ -84,6 +84,20 @@ static int take_snapshot(Store *s)
             return error_sys(&s->err, "%s: taking a reader lock", s->path);
         rc = blockfile_read_header(&s->pager.bf, &h2, &other);
         if (rc == DUMP_OK && h2.gen == h.gen) {
+            /* A file shorter than its header says is truncated -- unless a
+             * commit that trimmed the free tail slipped in: then retry. */
+            uint64_t size;
+            if ((rc = vfs_size(s->vfs, &size, &s->err))) return rc;
+            if (size / BLOCK_SIZE < h.nblocks) {
+                if ((rc = blockfile_read_header(&s->pager.bf, &h2, &other))) return rc;
+                if (h2.gen != h.gen) {
+                    if (h.gen != s->locked_gen) ofd_lock(fd, F_UNLCK, LOCK_READERS + (off_t)h.gen, 1);
+                    continue;
+                }
+                if (h.gen != s->locked_gen) ofd_lock(fd, F_UNLCK, LOCK_READERS + (off_t)h.gen, 1);
+                return error_set(&s->err, DUMP_CORRUPT, "%s: file is %" PRIu64 " bytes but its header "
+                                 "describes %" PRIu64 " blocks (truncated)", s->path, size, h.nblocks);
+            }
             if (s->locked_gen && s->locked_gen != h.gen)
                 ofd_lock(fd, F_UNLCK, LOCK_READERS + (off_t)s->locked_gen, 1);
             s->locked_gen = h.gen;
@@ -117,10 +131,10 @@ static int init_file(Store *s)
             rc = error_sys(&s->err, "%s: getrandom", s->path);
         h.uuid[6] = (uint8_t)((h.uuid[6] & 0x0f) | 0x40);   /* RFC 4122 version 4 */
         h.uuid[8] = (uint8_t)((h.uuid[8] & 0x3f) | 0x80);
-        uint8_t *zero = calloc(1, BLOCK_SIZE);
-        if (!zero) rc = error_set(&s->err, DUMP_NOMEM, "out of memory");
-        if (!rc) rc = vfs_write(s->vfs, 0, zero, BLOCK_SIZE, &s->err);
-        free(zero);
+        /* One block-sized write (slot 1; slot 0 stays a hole that reads as
+         * zeros, an invalid slot): a process killed while creating leaves
+         * an empty file, which is created afresh, or a valid dump -- never
+         * a zero block without a header, which no open would accept. */
         if (!rc) rc = blockfile_write_header(&s->pager.bf, &h);
         if (!rc) rc = vfs_sync(s->vfs, &s->err);
     }
@@ -233,8 +247,8 @@ int store_load_freelist(Store *s, const Header *h, Freelist *fl)
     ErrorInfo e;
     error_clear(&e);
     if (!rc) {
-        uint64_t len = h->fs_len >= 8 ? get_u64(buf) : UINT64_MAX;
-        if (len > h->fs_len - 8) {
+        uint64_t len = h->fs_len >= 8 ? get_u64(buf) : 0;
+        if (h->fs_len < 8 || len > h->fs_len - 8) {
             rc = error_set(&e, DUMP_CORRUPT, "free-space record: bad length");
         } else {
             for (uint64_t i = 8 + len; i < h->fs_len && !rc; i++)
