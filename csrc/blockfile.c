@@ -98,7 +98,9 @@ int blockfile_read_extent(Blockfile *bf, uint64_t start, uint64_t total, int wan
     uint64_t first = off / BLOCK_PAYLOAD, last = (off + len - 1) / BLOCK_PAYLOAD;
     /* Read in chunks so a huge value never needs a second full-size buffer. */
     enum { CHUNK = 64 };
-    uint8_t *buf = malloc((size_t)CHUNK * BLOCK_SIZE);
+    /* Sized to the blocks touched: a 256 KiB buffer for a one-block value
+     * would be an mmap/munmap pair on every read. */
+    uint8_t *buf = malloc((size_t)(last - first + 1 < CHUNK ? last - first + 1 : CHUNK) * BLOCK_SIZE);
     if (!buf) return error_set(bf->err, DUMP_NOMEM, "out of memory reading an extent");
     uint64_t pos = off, done = 0;
     for (uint64_t b = first; b <= last && rc == DUMP_OK; b += CHUNK) {
@@ -142,7 +144,7 @@ int blockfile_write_extent(Blockfile *bf, uint64_t start, const uint8_t *data, u
 {
     uint64_t n = extent_blocks(len);
     enum { CHUNK = 64 };
-    uint8_t *buf = malloc((size_t)CHUNK * BLOCK_SIZE);
+    uint8_t *buf = malloc((size_t)(n < CHUNK ? n : CHUNK) * BLOCK_SIZE);   /* see read_extent */
     if (!buf) return error_set(bf->err, DUMP_NOMEM, "out of memory writing an extent");
     int rc = DUMP_OK;
     for (uint64_t b = 0; b < n && rc == DUMP_OK; b += CHUNK) {

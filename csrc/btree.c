@@ -51,11 +51,13 @@ static int descend(Pager *p, const TreeRoot *t, const Key *k, Node **path, uint3
 
 int btree_get(Pager *p, const TreeRoot *t, const Key *k, const Entry **e)
 {
+    int rc = key_check(p, t, k);   /* as put and del: too long is INVALID, not absent */
+    if (rc) return rc;
     if (t->root == 0) return DUMP_NOTFOUND;
     Node *path[BT_MAX_HEIGHT];
     uint32_t idx[BT_MAX_HEIGHT];
     int eq;
-    int rc = descend(p, t, k, path, idx, &eq);
+    rc = descend(p, t, k, path, idx, &eq);
     if (rc) return rc;
     if (!eq) return DUMP_NOTFOUND;
     *e = &path[t->height - 1]->e[idx[t->height - 1]];
@@ -164,12 +166,21 @@ static int split_node(Pager *p, const TreeRoot *t, Node *n, int append, Node **r
     return DUMP_OK;
 }
 
+static int spill(Pager *p, const TreeRoot *t, Node *parent, uint32_t c, Node *n);
+
 static int split_up(Pager *p, TreeRoot *t, Node **path, const uint32_t *idx, int depth, int append)
 {
-    for (int d = depth - 1; d >= 0 && node_bytes(path[d]) > BLOCK_PAYLOAD; d--) {
+    for (int d = depth - 1; d >= 0; d--) {
+        /* not only overfull children: cow_path may lengthen a parent's child pointer */
+        if (node_bytes(path[d]) <= BLOCK_PAYLOAD) continue;
         Node *n = path[d], *r;
         Entry sep;
-        int rc = split_node(p, t, n, append, &r, &sep);
+        int rc;
+        if (n->leaf && d > 0 && !append) {
+            if ((rc = spill(p, t, path[d - 1], idx[d - 1], n))) return rc;
+            if (node_bytes(n) <= BLOCK_PAYLOAD) continue;   /* the parent is checked next */
+        }
+        rc = split_node(p, t, n, append, &r, &sep);
         if (rc) return rc;
         if (d == 0) {
             if (t->height >= BT_MAX_HEIGHT)
@@ -312,6 +323,40 @@ static int shift_one(Pager *p, const TreeRoot *t, Node *parent, uint32_t sepidx,
     return node_insert(parent, sepidx, &sep) ? DUMP_NOMEM : DUMP_OK;
 }
 
+/* Before an overfull leaf splits, it hands entries to a sibling that has
+ * room (as a B*-tree does), evening the two out: random inserts then fill
+ * leaves to about 80% instead of 70%. Leaves n overfull when no sibling can
+ * take enough; the caller then splits it. */
+#define SPILL_SLACK 256
+
+static int spill(Pager *p, const TreeRoot *t, Node *parent, uint32_t c, Node *n)
+{
+    for (int side = -1; side <= 1; side += 2) {
+        if ((side < 0 && c == 0) || (side > 0 && c >= parent->n)) continue;
+        uint32_t sc = side < 0 ? c - 1 : c + 1;
+        Node *sib;
+        int rc = pager_get(p, child_at(parent, sc), 0, t->key_type, &sib);
+        if (rc) return rc;
+        if (node_bytes(sib) + node_bytes(n) + SPILL_SLACK > 2 * BLOCK_PAYLOAD) continue;
+        if ((rc = pager_writable(p, &sib))) return rc;
+        node_set_child(parent, (int64_t)sc - 1, sib->block);
+        Node *L = side < 0 ? sib : n, *R = side < 0 ? n : sib;
+        uint32_t sepidx = side < 0 ? c - 1 : c;
+        int dir = side < 0 ? 1 : -1;          /* always from n into sib */
+        while (n->n > 1 && (node_bytes(n) > BLOCK_PAYLOAD || node_bytes(n) > node_bytes(sib) + SPILL_SLACK)) {
+            if ((rc = shift_one(p, t, parent, sepidx, L, R, dir)))
+                return rc == DUMP_NOMEM ? error_set(p->err, rc, "out of memory") : rc;
+            if (node_bytes(sib) > BLOCK_PAYLOAD) {           /* one too many: take it back */
+                if ((rc = shift_one(p, t, parent, sepidx, L, R, -dir)))
+                    return rc == DUMP_NOMEM ? error_set(p->err, rc, "out of memory") : rc;
+                break;
+            }
+        }
+        if (node_bytes(n) <= BLOCK_PAYLOAD) return DUMP_OK;
+    }
+    return DUMP_OK;
+}
+
 static int rebalance(Pager *p, TreeRoot *t, Node **path, uint32_t *idx, int depth)
 {
     int d = depth - 1;
@@ -350,6 +395,8 @@ static int rebalance(Pager *p, TreeRoot *t, Node **path, uint32_t *idx, int dept
         }
         return split_up(p, t, path, idx, d, 0);
     }
+    int rc = split_up(p, t, path, idx, d + 1, 0);   /* path[0..d] got new child pointers */
+    if (rc) return rc;
     Node *root = path[0];
     if (!root->leaf && root->n == 0) {
         t->root = root->child0;

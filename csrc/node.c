@@ -126,6 +126,8 @@ void node_take(Node *n, uint32_t i, Entry *out)
 {
     size_t old = node_entry_size(n, i) + (i + 1 < n->n ? node_entry_size(n, i + 1) : 0);
     *out = n->e[i];
+    if (out->flags & E_OWN_KEY) n->mem -= out->klen;   /* ownership leaves with it */
+    if (out->flags & E_OWN_VAL) n->mem -= out->vlen;
     memmove(&n->e[i], &n->e[i + 1], (n->n - i - 1) * sizeof *out);
     n->n--;
     size_t now = i < n->n ? node_entry_size(n, i) : 0;
@@ -144,7 +146,7 @@ void node_set_value(Node *n, uint32_t i, uint8_t *val, uint32_t vlen, int owned,
 {
     Entry *e = &n->e[i];
     size_t old = node_entry_size(n, i);
-    if (e->flags & E_OWN_VAL) free(e->val);
+    if (e->flags & E_OWN_VAL) { n->mem -= e->vlen; free(e->val); }
     e->flags &= (uint8_t)~E_OWN_VAL;
     e->val = val;
     e->vlen = vlen;
@@ -304,6 +306,7 @@ static int parse_entries(Node *n, Cur *c, uint64_t limit, uint32_t *sh, size_t *
         memset(e, 0, sizeof *e);
         if (n->key_type == KEY_INT) {
             uint64_t d = rd(c);
+            if (c->bad) break;                 /* truncated, not "not increasing" */
             if (i == 0) {
                 e->ikey = zigzag_dec(d);
             } else {
@@ -380,7 +383,8 @@ int node_decode(const uint8_t *payload, size_t len, int leaf, int level, uint64_
     size_t arena = 0;
     if (!rc) rc = parse_entries(n, &c, limit, sh, &arena);
     if (!rc && c.p != c.end) rc = fail(err, "trailing bytes");
-    if (!rc && arena && !(n->arena = malloc(arena))) rc = error_set(err, DUMP_NOMEM, "out of memory");
+    /* Never a NULL arena: an empty key must still point at real memory. */
+    if (!rc && !(n->arena = malloc(arena ? arena : 1))) rc = error_set(err, DUMP_NOMEM, "out of memory");
     uint8_t *a = n->arena;
     for (uint32_t i = 0; !rc && i < n->n; i++) {
         Entry *e = &n->e[i];
@@ -393,6 +397,11 @@ int node_decode(const uint8_t *payload, size_t len, int leaf, int level, uint64_
             if (i && !n->e[i - 1].kx
                 && key_cmp_bytes(n->e[i - 1].key, n->e[i - 1].klen, k, e->klen) >= 0)
                 rc = fail(err, "keys not increasing");
+            /* The size check below cannot see a short prefix paid for by a
+             * longer suffix (127 + 1 byte costs what 128 + 0 does). */
+            else if (i && !n->e[i - 1].kx && sh[i] < e->klen && sh[i] < n->e[i - 1].klen
+                     && n->e[i - 1].key[sh[i]] == k[sh[i]])
+                rc = fail(err, "shared prefix not maximal");
         }
         if (leaf && !e->vx && e->vlen) {
             memcpy(a, e->val, e->vlen);

@@ -168,15 +168,26 @@ static int open_common(const char *path, unsigned flags, int faulty, uint64_t cr
     return take_snapshot(s);
 }
 
+/* A handle whose open failed keeps only its message: without a file, every
+ * later call is DUMP_MISUSE ("the dump failed to open"), never a half-open
+ * handle answering from a zeroed header. */
+static int open_done(Store *s, int rc)
+{
+    if (rc && s && s->vfs) { vfs_close(s->vfs); s->vfs = NULL; }
+    return rc;
+}
+
 int store_open(const char *path, unsigned flags, Store **out)
 {
-    return open_common(path, flags, 0, 0, 0, 0, out);
+    int rc = open_common(path, flags, 0, 0, 0, 0, out);
+    return open_done(*out, rc);
 }
 
 int store_open_faulty(const char *path, unsigned flags, uint64_t crash_at, int mode,
                       uint64_t seed, Store **out)
 {
-    return open_common(path, flags, 1, crash_at, mode, seed, out);
+    int rc = open_common(path, flags, 1, crash_at, mode, seed, out);
+    return open_done(*out, rc);
 }
 
 uint64_t store_io_ops(const Store *s) { return s && s->vfs ? vfs_ops(s->vfs) : 0; }
@@ -278,6 +289,10 @@ int store_begin(Store *s)
         return error_set(&s->err, DUMP_BUSY, "%s: another writer holds the dump", s->path);
     s->writer_locked = 1;
     if ((rc = take_snapshot(s))) goto fail;
+    if (s->base.gen + 1 >= MAX_GEN) {
+        rc = error_set(&s->err, DUMP_INVALID, "%s: generation limit reached", s->path);
+        goto fail;
+    }
     if (s->base.minor > FORMAT_MINOR) {
         rc = error_set(&s->err, DUMP_VERSION, "%s: format %u.%u is newer than this build writes (%d.%d)",
                        s->path, s->base.major, s->base.minor, FORMAT_MAJOR, FORMAT_MINOR);
@@ -405,11 +420,20 @@ static int write_gate(Store *s)
     return DUMP_OK;
 }
 
+/* The tree answers absent/present keys with a bare code; give store_errmsg
+ * a message for them like every other failure. */
+static int key_answer(Store *s, int rc)
+{
+    if (rc == DUMP_NOTFOUND && !s->err.msg[0]) return error_set(&s->err, rc, "%s: no such key", s->path);
+    if (rc == DUMP_EXISTS && !s->err.msg[0]) return error_set(&s->err, rc, "%s: key already present", s->path);
+    return rc;
+}
+
 /* A failed write poisons the transaction, except for answers about keys. */
 static int write_result(Store *s, int rc)
 {
     if (rc != DUMP_OK && rc != DUMP_NOTFOUND && rc != DUMP_EXISTS && rc != DUMP_INVALID) s->failed = 1;
-    return rc;
+    return key_answer(s, rc);
 }
 
 int store_tree_create(Store *s, unsigned tree, int key_type)
@@ -453,7 +477,7 @@ static int get_common(Store *s, unsigned tree, int type, const Key *k, const uin
     TreeRoot *t;
     if (rc || (rc = tree_ref(s, tree, type, &t))) return rc;
     const Entry *e;
-    if ((rc = btree_get(&s->pager, t, k, &e))) return rc;
+    if ((rc = btree_get(&s->pager, t, k, &e))) return key_answer(s, rc);
     return pager_entry_value(&s->pager, e, val, len);
 }
 
