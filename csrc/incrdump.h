@@ -186,6 +186,18 @@ int store_cursor_prev(StoreCursor *c);
 int store_cursor_key_int(StoreCursor *c, int64_t *key);
 int store_cursor_key_bytes(StoreCursor *c, const uint8_t **key, size_t *klen);
 int store_cursor_value(StoreCursor *c, const uint8_t **val, size_t *len);
+/* Read many entries in one call, from the current one onwards in direction
+ * dir (+1 forward, -1 backward), at most max entries and cap bytes. Entry
+ * i's key is buf[off[2i], off[2i+1]) (byte-key trees; for int-key trees the
+ * key is ikeys[i] and that range is empty) and its value
+ * buf[off[2i+1], off[2i+2]); off needs 2*max+1 slots, ikeys max slots (may
+ * be NULL for byte-key trees). *count receives the entries read; the cursor
+ * moves past them: onto the next unread entry (*more = 1) or off the end
+ * (*more = 0). If the first entry alone needs more than cap bytes, *count is
+ * 0 and *need says how many. DUMP_MISUSE if the cursor is unpositioned.
+ * Buffers are the caller's; nothing is borrowed. */
+int store_cursor_fetch(StoreCursor *c, int dir, size_t max, uint8_t *buf, size_t cap,
+                       size_t *off, int64_t *ikeys, size_t *count, int *more, size_t *need);
 
 /* Integrity check of the handle's snapshot: every tree is well formed and
  * ordered, every block below nblocks is exactly one of live, free or

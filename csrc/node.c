@@ -44,13 +44,14 @@ void node_free(Node *n)
     if (!n) return;
     for (uint32_t i = 0; i < n->n; i++) entry_release(&n->e[i]);
     free(n->e);
+    free(n->sk);
     free(n->arena);
     free(n);
 }
 
 size_t node_memory(const Node *n)
 {
-    return sizeof *n + n->cap * sizeof(Entry) + n->mem;
+    return sizeof *n + n->cap * (sizeof(Entry) + sizeof(uint64_t)) + n->mem;
 }
 
 static int node_reserve(Node *n, uint32_t want)
@@ -61,6 +62,10 @@ static int node_reserve(Node *n, uint32_t want)
     Entry *e = realloc(n->e, cap * sizeof *e);
     if (!e) return DUMP_NOMEM;
     n->e = e;
+    uint64_t *sk = realloc(n->sk, cap * sizeof *sk);
+    if (!sk) return DUMP_NOMEM;
+    n->sk = sk;
+    n->sk_valid = 0;
     n->cap = cap;
     return DUMP_OK;
 }
@@ -115,6 +120,7 @@ int node_insert(Node *n, uint32_t i, const Entry *e)
     memmove(&n->e[i + 1], &n->e[i], (n->n - i) * sizeof *e);
     n->e[i] = *e;
     n->n++;
+    n->sk_valid = 0;
     size_t add = node_entry_size(n, i) + (i + 1 < n->n ? node_entry_size(n, i + 1) : 0);
     n->size = n->size + add - old;
     if (e->flags & E_OWN_KEY) n->mem += e->klen;
@@ -130,6 +136,7 @@ void node_take(Node *n, uint32_t i, Entry *out)
     if (out->flags & E_OWN_VAL) n->mem -= out->vlen;
     memmove(&n->e[i], &n->e[i + 1], (n->n - i - 1) * sizeof *out);
     n->n--;
+    n->sk_valid = 0;
     size_t now = i < n->n ? node_entry_size(n, i) : 0;
     n->size = n->size + now - old;
 }
@@ -191,39 +198,100 @@ int node_own_entry(Node *n, uint32_t i)
     return DUMP_OK;
 }
 
+/* A copy-on-write copy: all key and value bytes go into one new arena (one
+ * allocation, not one per entry). */
 Node *node_clone(const Node *src)
 {
     Node *n = node_new(src->leaf, src->key_type, src->level);
     if (!n || node_reserve(n, src->n ? src->n : 1)) { node_free(n); return NULL; }
+    size_t total = 0;
+    for (uint32_t i = 0; i < src->n; i++)
+        total += (src->e[i].key ? src->e[i].klen : 0) + (src->leaf && !src->e[i].vx ? src->e[i].vlen : 0);
+    if (!(n->arena = malloc(total ? total : 1))) { node_free(n); return NULL; }
     n->child0 = src->child0;
     n->block = src->block;
     memcpy(n->e, src->e, src->n * sizeof(Entry));
-    for (uint32_t i = 0; i < src->n; i++) n->e[i].flags = 0;
     n->n = src->n;
-    for (uint32_t i = 0; i < n->n; i++)
-        if (node_own_entry(n, i)) { n->n = i; node_free(n); return NULL; }
+    uint8_t *a = n->arena;
+    for (uint32_t i = 0; i < n->n; i++) {
+        Entry *e = &n->e[i];
+        e->flags = 0;
+        if (e->key) {              /* NULL: a long key not loaded yet */
+            if (e->klen) memcpy(a, e->key, e->klen);
+            e->key = a;
+            a += e->klen;
+        }
+        if (src->leaf && !e->vx) {
+            if (e->vlen) memcpy(a, e->val, e->vlen);
+            e->val = a;
+            a += e->vlen;
+        }
+    }
+    n->mem = total;
     n->size = src->size;
     return n;
 }
 
-uint32_t node_search_int(const Node *n, int64_t k, int *eq)
+#define BIAS ((uint64_t)1 << 63)
+
+static uint64_t prefix8(const uint8_t *k, size_t len)
 {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++) v = v << 8 | (i < len ? k[i] : 0);
+    return v;
+}
+
+/* Zero padding keeps prefix order consistent with key order: where two
+ * prefixes differ, memcmp-then-length order agrees; where they are equal
+ * the full keys decide. */
+static void build_sk(Node *n)
+{
+    uint32_t off = 0;
+    if (n->key_type == KEY_BYTES && n->n > 1) {   /* sorted: first and last bound the rest */
+        const Entry *a = &n->e[0], *b = &n->e[n->n - 1];
+        uint32_t m = a->klen < b->klen ? a->klen : b->klen;
+        while (off < m && a->key[off] == b->key[off]) off++;
+    }
+    n->sk_off = off;
+    for (uint32_t i = 0; i < n->n; i++)
+        n->sk[i] = n->key_type == KEY_INT ? (uint64_t)n->e[i].ikey ^ BIAS
+                                          : prefix8(n->e[i].key + off, n->e[i].klen - off);
+    n->sk_valid = 1;
+}
+
+uint32_t node_search_int(Node *n, int64_t k, int *eq)
+{
+    if (!n->sk_valid) build_sk(n);
+    uint64_t probe = (uint64_t)k ^ BIAS;
+    const uint64_t *sk = n->sk;
     uint32_t lo = 0, hi = n->n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (n->e[mid].ikey < k) lo = mid + 1; else hi = mid;
+        if (sk[mid] < probe) lo = mid + 1; else hi = mid;
     }
-    *eq = lo < n->n && n->e[lo].ikey == k;
+    *eq = lo < n->n && sk[lo] == probe;
     return lo;
 }
 
-uint32_t node_search_bytes(const Node *n, const uint8_t *k, size_t klen, int *eq)
+uint32_t node_search_bytes(Node *n, const uint8_t *k, size_t klen, int *eq)
 {
+    if (!n->sk_valid) build_sk(n);
+    *eq = 0;
+    uint32_t off = n->sk_off;
+    if (off) {            /* a probe outside the shared prefix sorts before or after all */
+        size_t m = klen < off ? klen : off;
+        int c = m ? memcmp(k, n->e[0].key, m) : 0;
+        if (c < 0 || (c == 0 && klen < off)) return 0;
+        if (c > 0) return n->n;
+    }
+    uint64_t probe = prefix8(off ? k + off : k, klen - off);
+    const uint64_t *sk = n->sk;
     uint32_t lo = 0, hi = n->n;
     int c = 1;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        int r = key_cmp_bytes(n->e[mid].key, n->e[mid].klen, k, klen);
+        int r = sk[mid] < probe ? -1 : sk[mid] > probe
+                ? 1 : key_cmp_bytes(n->e[mid].key, n->e[mid].klen, k, klen);
         if (r < 0) lo = mid + 1; else { hi = mid; c = r; }
     }
     *eq = lo < n->n && c == 0;

@@ -56,6 +56,11 @@ typedef struct Node {
     uint64_t child0;      /* branch: leftmost child */
     size_t   size;        /* exact encoded payload size */
     uint8_t *arena;       /* bytes backing non-owned key/val pointers */
+    uint64_t *sk;         /* search keys: int keys biased to unsigned order, or
+                             8 bytes of byte keys big-endian, taken after the
+                             prefix all keys of the node share (sk_off) */
+    uint32_t sk_off;
+    uint8_t  sk_valid;    /* sk matches e[]; cleared by any key change */
     /* cache bookkeeping, owned by the pager */
     uint8_t  dirty, ref;
     struct Node *hnext;
@@ -111,8 +116,10 @@ size_t entry_max_size(const Node *n, const Entry *e);
 /* Compare keys: <0, 0, >0. For KEY_BYTES: memcmp order, shorter first. */
 int key_cmp_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 /* Binary search: index of the first entry with key >= probe; *eq set when
- * equal. All long keys must be loaded. */
-uint32_t node_search_int(const Node *n, int64_t k, int *eq);
-uint32_t node_search_bytes(const Node *n, const uint8_t *k, size_t klen, int *eq);
+ * equal. All long keys must be loaded. The search runs over the compact
+ * array sk (rebuilt here when an edit invalidated it), touching an Entry
+ * only to break a tie between 8-byte prefixes. */
+uint32_t node_search_int(Node *n, int64_t k, int *eq);
+uint32_t node_search_bytes(Node *n, const uint8_t *k, size_t klen, int *eq);
 
 #endif

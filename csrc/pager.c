@@ -222,6 +222,7 @@ static int load_long_keys(Pager *p, Node *n)
         if (rc) { free(k); return rc; }
         e->key = k;
         e->flags |= E_OWN_KEY;
+        n->sk_valid = 0;
         n->mem += e->klen;
     }
     for (uint32_t i = 1; i < n->n; i++)

@@ -627,6 +627,47 @@ int store_cursor_key_bytes(StoreCursor *c, const uint8_t **key, size_t *klen)
     return rc;
 }
 
+int store_cursor_fetch(StoreCursor *c, int dir, size_t max, uint8_t *buf, size_t cap,
+                       size_t *off, int64_t *ikeys, size_t *count, int *more, size_t *need)
+{
+    *count = 0;
+    *more = 0;
+    *need = 0;
+    off[0] = 0;
+    const Entry *e;
+    int rc = cursor_entry(c, &e);
+    if (rc) return rc;
+    int ints = c->s->cur.trees[c->tree].key_type == KEY_INT;
+    size_t n = 0, pos = 0;
+    while (n < max) {
+        size_t klen = ints ? 0 : e->klen;
+        uint64_t vlen = e->vx ? e->vxlen : e->vlen;
+        if (klen + vlen > cap - pos) {
+            if (n == 0) *need = klen + vlen;
+            *more = 1;
+            break;
+        }
+        if (ints) ikeys[n] = e->ikey;
+        else if (klen) memcpy(buf + pos, e->key, klen);
+        pos += klen;
+        off[2 * n + 1] = pos;
+        if (e->vx) rc = pager_read_extent(&c->s->pager, e->vx, e->vxlen, 0, vlen, buf + pos);
+        else if (vlen) memcpy(buf + pos, e->val, vlen);
+        if (rc) return rc;
+        pos += vlen;
+        off[2 * n + 2] = pos;
+        n++;
+        *count = n;
+        *more = 0;
+        rc = dir >= 0 ? btcursor_next(&c->bc) : btcursor_prev(&c->bc);
+        if (rc == DUMP_NOTFOUND) break;
+        if (rc || (rc = btcursor_entry(&c->bc, &e))) return rc;
+        *more = 1;
+    }
+    *count = n;
+    return DUMP_OK;
+}
+
 int store_cursor_value(StoreCursor *c, const uint8_t **val, size_t *len)
 {
     const Entry *e;

@@ -36,6 +36,14 @@ CRASH_TORN = lib.STORE_CRASH_TORN
 CRASH_RANDOM = lib.STORE_CRASH_RANDOM
 
 
+_unpack = ffi.unpack
+_get_int = lib.store_get_int
+_get_bytes = lib.store_get_bytes
+_fetch = lib.store_cursor_fetch
+FETCH_MAX = 1024          # entries per store_cursor_fetch call
+FETCH_BYTES = 1 << 20     # initial buffer; grows for larger values
+
+
 def _check(rc, handle):
     """Raise the exception for status rc, with the handle's message."""
     if rc == OK:
@@ -73,6 +81,7 @@ class Store:
         self._cursors = set()
         self._vlen = ffi.new("size_t *")
         self._vptr = ffi.new("const uint8_t **")
+        self._vchar = ffi.cast("const char **", self._vptr)  # same slot, for ffi.unpack
 
     @property
     def handle(self):
@@ -151,18 +160,22 @@ class Store:
         return kt[0], n[0]
 
     def _value(self):
-        return bytes(ffi.buffer(self._vptr[0], self._vlen[0])) if self._vlen[0] else b""
+        n = self._vlen[0]
+        return _unpack(self._vchar[0], n) if n else b""
 
     def get(self, tree, key):
         """Value for key (int or bytes); NotFoundError if absent."""
-        h = self.handle
-        if isinstance(key, int):
-            rc = lib.store_get_int(h, tree, key, self._vptr, self._vlen)
+        h = self._h
+        if not h:
+            h = self.handle  # raises: closed
+        if key.__class__ is int:
+            rc = _get_int(h, tree, key, self._vptr, self._vlen)
         else:
-            rc = lib.store_get_bytes(h, tree, key, len(key), self._vptr, self._vlen)
-        if rc != OK:
+            rc = _get_bytes(h, tree, key, len(key), self._vptr, self._vlen)
+        if rc:
             _check(rc, h)
-        return self._value()
+        n = self._vlen[0]
+        return _unpack(self._vchar[0], n) if n else b""
 
     def put(self, tree, key, value, flags=PUT_UPSERT):
         h = self.handle
@@ -272,11 +285,42 @@ class Cursor:
         return s._value()
 
     def items(self, start=None, reverse=False):
-        """Yield (key, value) from start (or an end) in order or reverse."""
+        """Yield (key, value) from start (or an end) in order or reverse.
+
+        Entries are read from C in batches (store_cursor_fetch), so a change
+        made through the same handle while iterating shows up from the next
+        batch on, not necessarily at the next item.
+        """
         if start is None:
-            ok = self.last() if reverse else self.first()
+            more = self.last() if reverse else self.first()
         else:
-            ok = self.seek(start, SEEK_LE if reverse else SEEK_GE)
-        while ok:
-            yield self.key(), self.value()
-            ok = self.prev() if reverse else self.next()
+            more = self.seek(start, SEEK_LE if reverse else SEEK_GE)
+        direction = -1 if reverse else 1
+        cap = FETCH_BYTES
+        buf = ffi.new("uint8_t[]", cap)
+        off = ffi.new("size_t[]", 2 * FETCH_MAX + 1)
+        ikeys = ffi.new("int64_t[]", FETCH_MAX) if self._int else ffi.NULL
+        count, more_p, need = ffi.new("size_t *"), ffi.new("int *"), ffi.new("size_t *")
+        cbuf = ffi.cast("char *", buf)
+        while more:
+            rc = _fetch(self._h, direction, FETCH_MAX, buf, cap, off, ikeys, count, more_p, need)
+            if rc:
+                _check(rc, self._store.handle)
+            n = count[0]
+            more = more_p[0]
+            if n == 0:
+                if more:  # one entry larger than the buffer
+                    cap = max(need[0], 2 * cap)
+                    buf = ffi.new("uint8_t[]", cap)
+                    cbuf = ffi.cast("char *", buf)
+                continue
+            offs = _unpack(off, 2 * n + 1)
+            data = _unpack(cbuf, offs[-1])
+            # Slicing in comprehensions and yielding through zip keeps the
+            # per-entry work in C as far as Python allows.
+            values = [data[a:b] for a, b in zip(offs[1::2], offs[2::2])]
+            if self._int:
+                keys = _unpack(ikeys, n)
+            else:
+                keys = [data[a:b] for a, b in zip(offs[0:-1:2], offs[1::2])]
+            yield from zip(keys, values)

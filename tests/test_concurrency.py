@@ -45,6 +45,9 @@ class Proc:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            # Unbuffered: a buffered readline() reads ahead, and select()
+            # and communicate() look at the descriptor, not that buffer.
+            bufsize=0,
         )
 
     def line(self, timeout=30.0):

@@ -473,6 +473,7 @@ def test_sigkill_writer_at_random_moments(tmp_path):
             [sys.executable, str(HELPERS / "writer.py"), path],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            bufsize=0,  # no read-ahead: communicate() must see every line
         )
         try:
             first = _read_line(proc, time.monotonic() + 30).split()
