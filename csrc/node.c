@@ -57,7 +57,9 @@ size_t node_memory(const Node *n)
 static int node_reserve(Node *n, uint32_t want)
 {
     if (want <= n->cap) return DUMP_OK;
-    uint32_t cap = n->cap ? n->cap * 2 : 16;
+    /* First allocation exact (a decoded node rarely grows: cached nodes
+     * are mostly read), later ones doubling. */
+    uint32_t cap = n->cap ? n->cap * 2 : want;
     while (cap < want) cap *= 2;
     Entry *e = realloc(n->e, cap * sizeof *e);
     if (!e) return DUMP_NOMEM;
