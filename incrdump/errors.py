@@ -88,6 +88,64 @@ class ExistsError(IncrdumpError):
     code = 10
 
 
+# ---- errors of the XML and source layers (Python only: no C status code) ----
+
+
+class SourceError(IncrdumpError, OSError):
+    """An input dump could not be opened or read: ``filename`` names it.
+
+    Raised for a missing or unreadable file, an unsupported compression, a
+    failing decompressor program, and (through the subclasses) for corrupt or
+    truncated compressed data. Also an ``OSError``, with ``errno`` set when
+    the operating system gave one.
+    """
+
+    def __init__(self, message="", filename=None, errno=None):
+        IncrdumpError.__init__(self, message)
+        self.errno = errno
+        self.strerror = message
+        self.filename = filename
+
+    def __str__(self):
+        return self.message
+
+    def __reduce__(self):  # OSError's own would drop filename
+        return type(self), (self.message, self.filename, self.errno)
+
+
+class SourceNotFoundError(SourceError, FileNotFoundError):
+    """The input file does not exist (also a ``FileNotFoundError``)."""
+
+
+class CorruptSourceError(SourceError):
+    """The compressed input is damaged: the decompressor rejected its data."""
+
+
+class TruncatedSourceError(CorruptSourceError):
+    """The compressed input ends before its end-of-stream marker."""
+
+
+class XMLFormatError(IncrdumpError, ValueError):
+    """The XML is malformed or is not a MediaWiki export we can read.
+
+    ``filename``, ``line`` (1-based) and ``column`` (1-based, in characters
+    as expat counts them) say where; ``reason`` is the message without the
+    position. ``str()`` reads ``file:line:column: reason``.
+    """
+
+    def __init__(self, reason, filename=None, line=None, column=None):
+        self.reason = reason
+        self.filename = filename
+        self.line = line
+        self.column = column
+        where = ":".join(str(x) for x in (filename, line, column) if x is not None)
+        IncrdumpError.__init__(self, f"{where}: {reason}" if where else reason)
+
+
+class UnsafeXMLError(XMLFormatError):
+    """The XML declares a DTD, entities or external resources: refused unread."""
+
+
 _BY_CODE = {
     cls.code: cls
     for cls in (
