@@ -4,10 +4,13 @@
 Test tooling, not part of the package. Each decoder has a function
 ``<target>_seeds()`` returning ``{file name: bytes}``; add it to ``TARGETS``.
 Seeds are small valid inputs, so the fuzzer starts past the decoders' first
-checks. Run from anywhere: ``python3 tests/fuzz/make_seeds.py``.
+checks. Run from anywhere: ``python3 tests/fuzz/make_seeds.py [target ...]``.
 """
+import ctypes
 import os
+import shutil
 import struct
+import subprocess
 import sys
 import tempfile
 import zlib
@@ -168,11 +171,86 @@ def node_seeds():
     return seeds
 
 
-TARGETS = {"freelist": freelist_seeds, "header": header_seeds, "node": node_seeds}
+# ---- text frames ---------------------------------------------------------------
+
+# The fixed references fuzz_codec.c decodes with (keep the two in step).
+CODEC_PREFIX = (
+    b"PEP: 8\nTitle: Style Guide for Python Code\nAuthor: Guido van Rossum\n"
+    b"Status: Active\n\n== Introduction ==\nThis document gives coding conventions "
+    b"for the Python code comprising the standard library.\n")
+CODEC_DICT = (
+    b"[[Category:Standards Track PEPs]] {{PEP header}} == Abstract == == Rationale == "
+    b"== Specification == == References == == Copyright == This document has been "
+    b"placed in the public domain.\n")
 
 
-def main():
+def _codec_library(tmp):
+    """csrc/codec.c and status.c built into a shared library in tmp, loaded
+    with ctypes: the seeds are frames written by the real encoder."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise RuntimeError("make_seeds: codec seeds need a C compiler")
+    so = os.path.join(tmp, "libcodec.so")
+    csrc = os.path.join(REPO, "csrc")
+    subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE=", "-O1", "-shared", "-fPIC", "-I", csrc,
+                    "-o", so, os.path.join(csrc, "codec.c"), os.path.join(csrc, "status.c"),
+                    "-lzstd", "-llzma"], check=True)
+    lib = ctypes.CDLL(so)
+    lib.codec_new.restype = ctypes.c_void_p
+    lib.codec_free.argtypes = [ctypes.c_void_p]
+    lib.codec_encode.argtypes = [
+        ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
+        ctypes.c_char_p, ctypes.c_size_t,
+        ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p]
+    return lib
+
+
+def codec_seeds():
+    """fuzz_codec input: one text frame. Every codec (0 stored, 1 zstd, 2 xz)
+    with no reference, the fixed prefix, the fixed dictionary and both."""
+    text = CODEC_PREFIX.replace(b"Active", b"Final") + b"\n== Code lay-out ==\nUse 4 spaces.\n" \
+        + CODEC_DICT[:60]
+    seeds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = _codec_library(tmp)
+        codec = lib.codec_new()
+        err = ctypes.create_string_buffer(520)
+        frame, size = ctypes.c_void_p(), ctypes.c_size_t()
+        try:
+            for cid, cname in ((0, "stored"), (1, "zstd"), (2, "xz")):
+                for rname, pre, dic in (("plain", b"", b""), ("prefix", CODEC_PREFIX, b""),
+                                        ("dict", b"", CODEC_DICT),
+                                        ("both", CODEC_PREFIX, CODEC_DICT)):
+                    if cid == 0 and rname != "plain":
+                        continue
+                    texts = (("text", text), ("empty", b""))[:2 if rname == "plain" else 1]
+                    for tname, src in texts:
+                        rc = lib.codec_encode(codec, cid, 19 if cid == 1 else 6,
+                                              pre, len(pre), dic, len(dic), src, len(src),
+                                              ctypes.byref(frame), ctypes.byref(size), err)
+                        if rc != 0:
+                            raise RuntimeError("codec_encode failed: %d" % rc)
+                        seeds["%s_%s_%s" % (cname, rname, tname)] = ctypes.string_at(
+                            frame.value, size.value)
+        finally:
+            lib.codec_free(codec)
+    return seeds
+
+
+TARGETS = {"freelist": freelist_seeds, "header": header_seeds, "node": node_seeds,
+           "codec": codec_seeds}
+
+
+def main(argv):
+    """Write the seeds of the targets named in argv (default: all)."""
+    unknown = [t for t in argv if t not in TARGETS]
+    if unknown:
+        sys.exit("make_seeds: unknown target(s) %s; known: %s" % (
+            " ".join(unknown), " ".join(TARGETS)))
     for target, make in TARGETS.items():
+        if argv and target not in argv:
+            continue
         directory = os.path.join(HERE, "corpus", target)
         os.makedirs(directory, exist_ok=True)
         for name, data in make().items():
@@ -181,4 +259,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
