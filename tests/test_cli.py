@@ -91,3 +91,10 @@ def test_demo_runs_on_the_bundled_dump(tmp_path, capsys):
         assert s.tree_stat(demo.PAGES) == (L.KEY_INT, 507)
         assert s.tree_stat(demo.TITLES) == (L.KEY_BYTES, 507)
         assert b"[[Category:Edited by the demo]]" in b"".join(v for _, v in s.cursor(demo.PAGES).items())
+
+
+def test_tools_entry_point_runs_the_same_cli(small_dump):
+    tool = os.path.join(os.path.dirname(os.path.dirname(__file__)), "tools", "incrdump")
+    r = subprocess.run([sys.executable, tool, "check", "--json", small_dump], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["entries"] == 500
