@@ -103,11 +103,6 @@ size_t node_entry_size(const Node *n, uint32_t i)
     return entry_size_after(n, i ? &n->e[i - 1] : NULL, &n->e[i]);
 }
 
-size_t entry_max_size(const Node *n, const Entry *e)
-{
-    return entry_size_after(n, NULL, e);
-}
-
 void node_resize(Node *n)
 {
     size_t s = 0;

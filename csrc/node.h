@@ -110,8 +110,6 @@ static inline size_t node_bytes(const Node *n)
 }
 /* Encoded size of entry i given its predecessor. */
 size_t node_entry_size(const Node *n, uint32_t i);
-/* Size an entry would have as the first of a node, i.e. an upper bound. */
-size_t entry_max_size(const Node *n, const Entry *e);
 
 /* Compare keys: <0, 0, >0. For KEY_BYTES: memcmp order, shorter first. */
 int key_cmp_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

@@ -177,8 +177,10 @@ int pager_is_owned(const Pager *p, uint64_t start)
 
 int pager_alloc(Pager *p, uint64_t nblocks, uint64_t *start)
 {
-    if (freelist_alloc(p->fl, nblocks, &p->limit, start))
-        return error_set(p->err, DUMP_NOMEM, "out of memory allocating blocks");
+    int rc = freelist_alloc(p->fl, nblocks, &p->limit, start);
+    if (rc)
+        return error_set(p->err, rc, "allocating %" PRIu64 " blocks: %s", nblocks,
+                         rc == DUMP_NOMEM ? "out of memory" : "the file would exceed its size limit");
     for (uint64_t b = *start; b < *start + nblocks; b++) {
         Node *stale = cache_find(p, b);   /* a block freed by an older commit */
         if (stale) cache_drop(p, stale);

@@ -26,6 +26,9 @@
 #define LOCK_WRITER  ((off_t)1 << 62)
 #define LOCK_READERS (((off_t)1 << 62) + 16)
 
+/* incrdump.h mirrors status.h's codes: they must never drift apart. */
+_Static_assert(DUMP_EXISTS == 10 && DUMP_NCODES == 11, "status codes changed: update incrdump.h");
+
 const char *dump_status_name(int code) { return status_name(code); }
 
 /* ---- locks -------------------------------------------------------------- */
@@ -77,34 +80,30 @@ static int take_snapshot(Store *s)
     int fd = vfs_fd(s->vfs);
     for (int tries = 0; tries < 1000; tries++) {
         Header h, h2;
-        uint64_t other;
+        uint64_t other, size;
         int rc = blockfile_read_header(&s->pager.bf, &h, &other);
         if (rc) return rc;
-        if (h.gen != s->locked_gen && ofd_lock(fd, F_RDLCK, LOCK_READERS + (off_t)h.gen, 1) != 0)
+        int fresh = h.gen != s->locked_gen;      /* a lock this attempt takes */
+        if (fresh && ofd_lock(fd, F_RDLCK, LOCK_READERS + (off_t)h.gen, 1) != 0)
             return error_sys(&s->err, "%s: taking a reader lock", s->path);
         rc = blockfile_read_header(&s->pager.bf, &h2, &other);
-        if (rc == DUMP_OK && h2.gen == h.gen) {
-            /* A file shorter than its header says is truncated -- unless a
-             * commit that trimmed the free tail slipped in: then retry. */
-            uint64_t size;
-            if ((rc = vfs_size(s->vfs, &size, &s->err))) return rc;
-            if (size / BLOCK_SIZE < h.nblocks) {
-                if ((rc = blockfile_read_header(&s->pager.bf, &h2, &other))) return rc;
-                if (h2.gen != h.gen) {
-                    if (h.gen != s->locked_gen) ofd_lock(fd, F_UNLCK, LOCK_READERS + (off_t)h.gen, 1);
-                    continue;
-                }
-                if (h.gen != s->locked_gen) ofd_lock(fd, F_UNLCK, LOCK_READERS + (off_t)h.gen, 1);
-                return error_set(&s->err, DUMP_CORRUPT, "%s: file is %" PRIu64 " bytes but its header "
-                                 "describes %" PRIu64 " blocks (truncated)", s->path, size, h.nblocks);
-            }
-            if (s->locked_gen && s->locked_gen != h.gen)
-                ofd_lock(fd, F_UNLCK, LOCK_READERS + (off_t)s->locked_gen, 1);
+        int newest = rc == DUMP_OK && h2.gen == h.gen;
+        /* A file shorter than its header says is truncated -- unless a
+         * commit that trimmed the free tail slipped in: then retry. */
+        if (newest && !(rc = vfs_size(s->vfs, &size, &s->err)) && size / BLOCK_SIZE < h.nblocks
+            && !(rc = blockfile_read_header(&s->pager.bf, &h2, &other))) {
+            newest = h2.gen == h.gen;
+            if (newest)
+                rc = error_set(&s->err, DUMP_CORRUPT, "%s: file is %" PRIu64 " bytes but its header "
+                               "describes %" PRIu64 " blocks (truncated)", s->path, size, h.nblocks);
+        }
+        if (newest && rc == DUMP_OK) {
+            if (s->locked_gen && fresh) ofd_lock(fd, F_UNLCK, LOCK_READERS + (off_t)s->locked_gen, 1);
             s->locked_gen = h.gen;
             set_view(s, &h);
             return DUMP_OK;
         }
-        if (h.gen != s->locked_gen) ofd_lock(fd, F_UNLCK, LOCK_READERS + (off_t)h.gen, 1);
+        if (fresh) ofd_lock(fd, F_UNLCK, LOCK_READERS + (off_t)h.gen, 1);
         if (rc) return rc;
     }
     return error_set(&s->err, DUMP_BUSY, "%s: commits are too frequent to take a snapshot", s->path);
@@ -345,8 +344,9 @@ static int write_freelist(Store *s)
             return error_set(&s->err, rc, "%s: block %" PRIu64 " freed twice", s->path, p->freed[i].start);
     freelist_trim_tail(p->fl, &p->limit);
     uint64_t nb = extent_blocks(8 + freelist_encoded_size(p->fl) + 32), start;
-    if (freelist_alloc(p->fl, nb, &p->limit, &start))
-        return error_set(&s->err, DUMP_NOMEM, "out of memory");
+    if ((rc = freelist_alloc(p->fl, nb, &p->limit, &start)))
+        return error_set(&s->err, rc, "allocating the free-space record: %s",
+                         rc == DUMP_NOMEM ? "out of memory" : "the file would exceed its size limit");
     size_t cap = (size_t)nb * BLOCK_PAYLOAD, len = freelist_encoded_size(p->fl);
     if (8 + len > cap)
         return error_set(&s->err, DUMP_CORRUPT, "free-space record outgrew its reservation");
