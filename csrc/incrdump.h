@@ -204,6 +204,257 @@ int store_cursor_fetch(StoreCursor *c, int dir, size_t max, uint8_t *buf, size_t
  * pending. DUMP_OK, or DUMP_CORRUPT with the first problem in the message. */
 int store_check(Store *s, StoreCheck *out);
 
+/* ---- Dumps: pages, revisions and their text -------------------------------
+ * A Dump is a Store holding one wiki's pages and revisions (docs/format.md
+ * "Dump layout"). Its records are described by the *Info structs below; in
+ * every struct a DumpText with ptr == NULL means "absent" (distinct from an
+ * empty string: ptr != NULL, len == 0). Text is UTF-8 as it came from the
+ * XML; C never validates or normalises it.
+ *
+ * Objects: Dump (the handle), Page and Revision (one record each, owned by
+ * the caller, free with page_free()/revision_free()), PageCursor and
+ * RevisionCursor (free with *_cursor_close() before dump_close()). Borrowed
+ * results of a cursor stay valid until its next step or close; borrowed
+ * results of a Dump until the next call on that Dump. A Dump and everything
+ * made from it belong to one thread at a time.
+ */
+typedef struct Dump Dump;
+typedef struct Page Page;
+typedef struct Revision Revision;
+typedef struct PageCursor PageCursor;
+typedef struct RevisionCursor RevisionCursor;
+
+typedef struct DumpText {
+    const uint8_t *ptr;   /* NULL: absent */
+    size_t len;
+} DumpText;
+
+/* dump kinds (fixed at creation) */
+#define DUMP_KIND_HISTORY 0   /* every revision with its text */
+#define DUMP_KIND_CURRENT 1   /* the latest revision (highest id) of each page */
+#define DUMP_KIND_STUB    2   /* every revision, metadata and sizes, no text */
+
+/* text codecs */
+#define DUMP_CODEC_ZSTD 1
+#define DUMP_CODEC_XZ   2
+
+/* dump_open flags (same values as STORE_WRITE / STORE_CREATE) */
+#define DUMP_OPEN_WRITE  1
+#define DUMP_OPEN_CREATE 2
+
+typedef struct DumpConfig {
+    int kind;           /* DUMP_KIND_* */
+    int articles;       /* 1: only article namespaces (see dump_is_article) */
+    int codec;          /* DUMP_CODEC_*; 0 = DUMP_CODEC_ZSTD */
+    int level;          /* compression level; 0 = the dump's default (zstd 9,
+                           xz 6); zstd 1..22, xz 0..9 */
+    int max_depth;      /* longest delta chain, 1..255; 0 = 16; 1 = no deltas */
+} DumpConfig;
+
+typedef struct DumpInfo {
+    DumpConfig config;
+    uint64_t generation;
+    uint8_t  uuid[16];
+    uint64_t pages;
+    uint64_t revisions;
+    uint64_t texts;          /* text frames stored (one per slot with text) */
+    uint64_t file_size;
+    size_t   dictionary_len; /* trained dictionary for first revisions, 0 = none */
+} DumpInfo;
+
+typedef struct DumpNamespace {
+    int64_t  key;
+    DumpText name;        /* "" for the main namespace */
+    DumpText casing;      /* the case attribute, e.g. "first-letter" */
+} DumpNamespace;
+
+typedef struct DumpSiteInfo {
+    DumpText sitename, dbname, base, generator, casing;
+    DumpText lang;        /* xml:lang of <mediawiki> */
+    DumpText schema;      /* version attribute of <mediawiki>, e.g. "0.11" */
+    DumpText extra;       /* opaque to C: kept for the XML layer */
+    uint32_t nnamespaces; /* namespaces[0..nnamespaces) in document order */
+    const DumpNamespace *namespaces;
+} DumpSiteInfo;
+
+typedef struct PageInfo {
+    int64_t  id;
+    int64_t  ns;
+    DumpText title;         /* as in <title>: with its namespace prefix */
+    uint32_t title_prefix;  /* bytes of title before the name ("Talk:" = 5) */
+    DumpText redirect;      /* <redirect title=..>; len 0 for a bare <redirect/> */
+    DumpText restrictions;
+    DumpText extra;         /* opaque to C: unmodelled elements, kept for XML */
+} PageInfo;
+
+/* contributor kinds */
+#define DUMP_CONTRIB_NONE    0   /* no <contributor> */
+#define DUMP_CONTRIB_USER    1   /* user_id (-1: no <id>) and user_text = name */
+#define DUMP_CONTRIB_IP      2   /* user_text = the address */
+#define DUMP_CONTRIB_DELETED 3   /* <contributor deleted="deleted"/> */
+
+/* RevisionInfo.flags */
+#define DUMP_REV_MINOR           0x01
+#define DUMP_REV_HAS_PARENT      0x02   /* parent_id is meaningful */
+#define DUMP_REV_COMMENT_DELETED 0x04
+#define DUMP_REV_USER_DELETED    0x08   /* same as DUMP_CONTRIB_DELETED */
+#define DUMP_REV_TEXT_DELETED    0x10
+#define DUMP_REV_SUPPRESSED      0x20   /* deletions hidden from admins too */
+
+/* SlotInfo.flags */
+#define DUMP_SLOT_HAS_TEXT  0x01   /* text is stored (read with *_get_text) */
+#define DUMP_SLOT_DELETED   0x02   /* <text deleted="deleted"/> */
+
+typedef struct SlotInfo {
+    DumpText role;          /* "main" for slot 0 */
+    int64_t  origin;        /* -1: absent */
+    DumpText model, format;
+    DumpText sha1;          /* the slot's sha1 as given (base36 text) */
+    int64_t  size;          /* bytes as given (<text bytes=..>); -1: absent */
+    uint32_t flags;         /* DUMP_SLOT_* */
+    DumpText location;      /* stub reference (<text location=..>) */
+    DumpText text_id;       /* stub reference (<text id=..>) */
+    DumpText text;          /* writing: the content to store (NULL: none);
+                               reading: always absent, use *_get_text */
+} SlotInfo;
+
+typedef struct RevisionInfo {
+    int64_t  id;
+    int64_t  page_id;
+    int64_t  parent_id;       /* valid with DUMP_REV_HAS_PARENT */
+    int64_t  timestamp;       /* seconds since 1970-01-01T00:00:00Z */
+    DumpText timestamp_text;  /* the original text when it is not the
+                                 canonical YYYY-MM-DDTHH:MM:SSZ, else absent */
+    uint32_t flags;           /* DUMP_REV_* */
+    int      contributor;     /* DUMP_CONTRIB_* */
+    int64_t  user_id;         /* -1: none */
+    DumpText user_text;       /* user name or IP address */
+    DumpText comment;
+    DumpText sha1;            /* <sha1> as given */
+    DumpText extra;           /* opaque to C: unmodelled elements, kept for XML */
+    uint32_t nslots;          /* slots[0] is the main slot */
+    const SlotInfo *slots;
+} RevisionInfo;
+
+/* Open (with DUMP_OPEN_CREATE: create) a dump. config is used only when the
+ * file is created (NULL = defaults) and then fixed, with its defaults
+ * resolved (dump_info shows them); with DUMP_OPEN_CREATE it is checked even
+ * if the dump exists. A Store that is not a dump (no configuration, or
+ * trees of its own) is DUMP_CORRUPT, also with DUMP_OPEN_CREATE; an empty
+ * Store is made a dump. As with store_open, *out is set even on failure
+ * (unless DUMP_NOMEM) for dump_errmsg(), and every later call on such a
+ * handle is DUMP_MISUSE; always dump_close() it. DUMP_OK, DUMP_NOTFOUND,
+ * DUMP_CORRUPT, DUMP_VERSION (unknown configuration or record version),
+ * DUMP_IOERR, DUMP_BUSY (creating while another writer holds the file),
+ * DUMP_INVALID (bad config or flags), DUMP_NOMEM. */
+int dump_open(const char *path, unsigned flags, const DumpConfig *config, Dump **out);
+/* Close, aborting any open transaction. NULL is allowed. */
+void dump_close(Dump *d);
+/* Message of the last failure ("" if none). Borrowed. */
+const char *dump_errmsg(const Dump *d);
+/* The storage handle underneath (for store_check/store_info). Borrowed;
+ * valid until dump_close(). Do not write through it. */
+Store *dump_store(Dump *d);
+int dump_info(Dump *d, DumpInfo *out);
+/* Move a reader to the newest commit (DUMP_MISUSE inside a transaction). */
+int dump_refresh(Dump *d);
+int dump_set_cache_size(Dump *d, size_t bytes);
+/* 1 if pages of namespace ns belong in an articles dump: ns >= 0, not a
+ * talk namespace (odd) and not User (2) -- the content of Wikimedia's
+ * pages-articles dumps. */
+int dump_is_article(int64_t ns);
+
+/* Site info. get: DUMP_NOTFOUND if never set; borrowed until the next call
+ * on d. put: in a transaction, replaces it. */
+int dump_get_siteinfo(Dump *d, DumpSiteInfo *out);
+int dump_put_siteinfo(Dump *d, const DumpSiteInfo *si);
+
+/* Trained dictionary used by first revisions (raw frames). Only on a dump
+ * without texts, in a transaction: DUMP_MISUSE otherwise. At most 1 MiB
+ * (DUMP_INVALID); len 0 removes it. Copied. */
+int dump_set_dictionary(Dump *d, const uint8_t *dict, size_t len);
+
+/* Lookups. DUMP_NOTFOUND when missing. New objects owned by the caller. */
+int dump_get_page_by_id(Dump *d, int64_t page_id, Page **out);
+/* title without its namespace prefix (the part after title_prefix). */
+int dump_get_page_by_title(Dump *d, int64_t ns, const uint8_t *title, size_t len,
+                           Page **out);
+int dump_get_revision_by_id(Dump *d, int64_t rev_id, Revision **out);
+/* The page's record. Borrowed; valid until page_free(p). */
+const PageInfo *page_info(const Page *p);
+void page_free(Page *p);
+/* The revision's record. Borrowed; valid until revision_free(r). */
+const RevisionInfo *revision_info(const Revision *r);
+/* Text of slot `slot` (0 = main) of r, decoded and verified. DUMP_NOTFOUND
+ * if the slot has no stored text (stub, deleted, no such slot),
+ * DUMP_CORRUPT if a frame fails its checks (never wrong text). Borrowed:
+ * valid until the next call on the Dump r came from, or revision_free(r). */
+int revision_get_text(Revision *r, unsigned slot, const uint8_t **text, size_t *len);
+void revision_free(Revision *r);
+/* Text by ids without reading the revision record. As revision_get_text. */
+int dump_get_text(Dump *d, int64_t page_id, int64_t rev_id, unsigned slot,
+                  const uint8_t **text, size_t *len);
+
+/* Page cursors. order DUMP_PAGES_BY_ID: ids in [lo, hi) ascending (hi <= 0:
+ * no upper bound); DUMP_PAGES_BY_TITLE: pages of namespace lo by title
+ * without its prefix (bytewise), hi ignored. next: DUMP_OK with *out
+ * borrowed until the next step or close (other calls on the Dump, writes
+ * included, do not disturb it), DUMP_NOTFOUND at the end. Cursor failures
+ * leave their message in dump_errmsg() of the Dump. */
+#define DUMP_PAGES_BY_ID    0
+#define DUMP_PAGES_BY_TITLE 1
+int dump_pages(Dump *d, int order, int64_t lo, int64_t hi, PageCursor **out);
+int page_cursor_next(PageCursor *c, const PageInfo **out);
+void page_cursor_close(PageCursor *c);
+/* A page's revisions, ascending by id (DUMP_NOTFOUND if the page is
+ * missing). next as for pages; text of the current one:
+ * revision_cursor_text, as revision_get_text (borrowed until the next call
+ * on the cursor or its Dump; DUMP_MISUSE before the first step). */
+int dump_revisions(Dump *d, int64_t page_id, RevisionCursor **out);
+int revision_cursor_next(RevisionCursor *c, const RevisionInfo **out);
+int revision_cursor_text(RevisionCursor *c, unsigned slot, const uint8_t **text, size_t *len);
+void revision_cursor_close(RevisionCursor *c);
+
+/* Writing: one transaction at a time per file (DUMP_BUSY), as for a Store.
+ * Nothing is visible to other handles before dump_commit(). Every write
+ * below is DUMP_MISUSE outside a transaction. A write refused by its checks
+ * (DUMP_INVALID, DUMP_NOTFOUND, DUMP_EXISTS, corruption found before any
+ * change) changes nothing and the transaction goes on; a write that fails
+ * half-way leaves only dump_abort(): later writes and dump_commit() are
+ * DUMP_MISUSE (dump_commit() then aborts). dump_abort() and a failed commit
+ * forget everything cached from the transaction. */
+int dump_begin(Dump *d);
+int dump_commit(Dump *d);
+int dump_abort(Dump *d);
+/* Insert or replace a page (a changed title moves it in the title index).
+ * DUMP_INVALID for a negative id, an absent title, a title_prefix beyond
+ * the title, a namespace outside int32 or outside an articles dump;
+ * DUMP_EXISTS if another page has the title. */
+int dump_put_page(Dump *d, const PageInfo *p);
+/* Delete a page with all its revisions and texts. DUMP_NOTFOUND. */
+int dump_delete_page(Dump *d, int64_t page_id);
+/* Insert or replace a revision of an existing page (DUMP_NOTFOUND if the
+ * page is missing; DUMP_INVALID if the id belongs to another page, for a
+ * negative id, a text over 1 GiB, or a field record.h refuses). Slot texts
+ * (SlotInfo.text != NULL) are stored unless the dump is a stub, and
+ * DUMP_SLOT_HAS_TEXT is set from that, whatever the caller's flags say;
+ * sizes and sha1s are kept as given. Put a page's revisions in ascending
+ * id order to get delta compression. A registered contributor (user_id >=
+ * 1) updates the user index. In a current dump, a revision older than the
+ * page's latest is not stored (DUMP_OK) and a newer one replaces it. */
+int dump_put_revision(Dump *d, const RevisionInfo *r);
+/* Delete a revision; texts stored as deltas against it are re-encoded.
+ * DUMP_NOTFOUND. */
+int dump_delete_revision(Dump *d, int64_t rev_id);
+
+/* Full integrity check: store_check, then every record decodes, every index
+ * agrees with the records, every text frame decodes to its declared length
+ * and checksum. DUMP_OK or DUMP_CORRUPT with the first problem. */
+typedef struct DumpCheck {
+    uint64_t pages, revisions, texts, text_bytes;
+} DumpCheck;
+int dump_check(Dump *d, DumpCheck *out);
+
 /* CDEF-END */
 
 #ifdef __cplusplus

@@ -1,10 +1,14 @@
-"""One-to-one Python wrappers over the C storage engine (``csrc/incrdump.h``).
+"""One-to-one Python wrappers over the C core (``csrc/incrdump.h``): the
+storage engine (:class:`Store`, :class:`Cursor`) and dumps
+(:class:`DumpHandle` and its cursors, records as plain tuples).
 
 Layer: directly over the cffi module ``incrdump._incrdump``; the classes of
-the public API build on this. Every call goes through :func:`_check`, the
-single gate that turns a status code into an exception from
+the public API (``incrdump.dump``) build on this. Every call goes through
+one gate per handle type (:func:`_check` for a Store, :func:`_dump_check`
+for a Dump) that turns a status code into an exception from
 :mod:`incrdump.errors`. Values are copied out of C at once (C pointers are
-borrowed until the next call on the handle). A handle is not thread-safe;
+borrowed until the next call on the handle) and C objects made for one call
+(Page, Revision) are freed before it returns. A handle is not thread-safe;
 callers serialise access to it.
 """
 
@@ -324,3 +328,454 @@ class Cursor:
             else:
                 keys = [data[a:b] for a, b in zip(offs[0:-1:2], offs[1::2])]
             yield from zip(keys, values)
+
+
+# ---- Dumps: pages, revisions and their text (csrc/incrdump.h) ----------------
+#
+# Records cross this boundary as plain tuples of ints and bytes (None for an
+# absent DumpText, b"" for a present empty one); incrdump.dump gives them
+# meaning. Nothing borrowed from C outlives the call that produced it.
+
+import collections as _collections
+
+KIND_HISTORY = lib.DUMP_KIND_HISTORY
+KIND_CURRENT = lib.DUMP_KIND_CURRENT
+KIND_STUB = lib.DUMP_KIND_STUB
+CODEC_ZSTD = lib.DUMP_CODEC_ZSTD
+CODEC_XZ = lib.DUMP_CODEC_XZ
+DUMP_WRITE = lib.DUMP_OPEN_WRITE
+DUMP_CREATE = lib.DUMP_OPEN_CREATE
+PAGES_BY_ID = lib.DUMP_PAGES_BY_ID
+PAGES_BY_TITLE = lib.DUMP_PAGES_BY_TITLE
+
+CONTRIB_NONE = lib.DUMP_CONTRIB_NONE
+CONTRIB_USER = lib.DUMP_CONTRIB_USER
+CONTRIB_IP = lib.DUMP_CONTRIB_IP
+CONTRIB_DELETED = lib.DUMP_CONTRIB_DELETED
+
+REV_MINOR = lib.DUMP_REV_MINOR
+REV_HAS_PARENT = lib.DUMP_REV_HAS_PARENT
+REV_COMMENT_DELETED = lib.DUMP_REV_COMMENT_DELETED
+REV_USER_DELETED = lib.DUMP_REV_USER_DELETED
+REV_TEXT_DELETED = lib.DUMP_REV_TEXT_DELETED
+REV_SUPPRESSED = lib.DUMP_REV_SUPPRESSED
+SLOT_HAS_TEXT = lib.DUMP_SLOT_HAS_TEXT
+SLOT_DELETED = lib.DUMP_SLOT_DELETED
+
+#: (key, name, casing) of one namespace; name/casing bytes or None
+NamespaceRec = _collections.namedtuple("NamespaceRec", "key name casing")
+#: DumpSiteInfo; namespaces is a list of NamespaceRec
+SiteRec = _collections.namedtuple(
+    "SiteRec", "sitename dbname base generator casing lang schema extra namespaces"
+)
+#: PageInfo
+PageRec = _collections.namedtuple(
+    "PageRec", "id ns title title_prefix redirect restrictions extra"
+)
+#: SlotInfo; text is only used when writing (None when read)
+SlotRec = _collections.namedtuple(
+    "SlotRec", "role origin model format sha1 size flags location text_id text"
+)
+#: RevisionInfo; slots is a list of SlotRec, the main slot first
+RevRec = _collections.namedtuple(
+    "RevRec",
+    "id page_id parent_id timestamp timestamp_text flags contributor user_id "
+    "user_text comment sha1 extra slots",
+)
+
+_buffer = ffi.buffer
+_NULL = ffi.NULL
+_EMPTY = ffi.new("uint8_t[1]")  # the pointer of a present, empty DumpText
+
+
+def _dump_check(rc, h):
+    """Raise the exception for status rc of a dump call, with the message."""
+    if rc == OK:
+        return
+    msg = ffi.string(lib.dump_errmsg(h)).decode("utf-8", "replace") if h else ""
+    errno = 0
+    if h:
+        s = lib.dump_store(h)
+        if s:
+            errno = lib.store_errno(s)
+    raise error_for(rc, msg or status_name(rc), errno)
+
+
+def _get(t):
+    """DumpText -> bytes, or None when absent."""
+    p = t.ptr
+    if not p:
+        return None
+    n = t.len
+    return _buffer(p, n)[:] if n else b""
+
+
+def _put(keep, t, value):
+    """Point DumpText t at value (bytes or None); keep holds the buffers."""
+    if value is None:
+        return
+    n = len(value)
+    if n:
+        b = ffi.from_buffer("uint8_t[]", value)
+        keep.append(b)
+        t.ptr = b
+        t.len = n
+    else:
+        t.ptr = _EMPTY
+
+
+def _page_rec(pi):
+    return PageRec(pi.id, pi.ns, _get(pi.title), pi.title_prefix, _get(pi.redirect),
+                   _get(pi.restrictions), _get(pi.extra))
+
+
+def _rev_rec(ri):
+    slots = []
+    for i in range(ri.nslots):
+        s = ri.slots[i]
+        slots.append(SlotRec(_get(s.role), s.origin, _get(s.model), _get(s.format),
+                             _get(s.sha1), s.size, s.flags, _get(s.location),
+                             _get(s.text_id), None))
+    return RevRec(ri.id, ri.page_id, ri.parent_id, ri.timestamp, _get(ri.timestamp_text),
+                  ri.flags, ri.contributor, ri.user_id, _get(ri.user_text),
+                  _get(ri.comment), _get(ri.sha1), _get(ri.extra), slots)
+
+
+def _fill_page(rec, keep):
+    pi = ffi.new("PageInfo *")
+    pi.id = rec.id
+    pi.ns = rec.ns
+    _put(keep, pi.title, rec.title)
+    pi.title_prefix = rec.title_prefix
+    _put(keep, pi.redirect, rec.redirect)
+    _put(keep, pi.restrictions, rec.restrictions)
+    _put(keep, pi.extra, rec.extra)
+    return pi
+
+
+def _fill_rev(rec, keep):
+    ri = ffi.new("RevisionInfo *")
+    ri.id = rec.id
+    ri.page_id = rec.page_id
+    ri.parent_id = rec.parent_id
+    ri.timestamp = rec.timestamp
+    _put(keep, ri.timestamp_text, rec.timestamp_text)
+    ri.flags = rec.flags
+    ri.contributor = rec.contributor
+    ri.user_id = rec.user_id
+    _put(keep, ri.user_text, rec.user_text)
+    _put(keep, ri.comment, rec.comment)
+    _put(keep, ri.sha1, rec.sha1)
+    _put(keep, ri.extra, rec.extra)
+    n = len(rec.slots)
+    arr = ffi.new("SlotInfo[]", max(n, 1))
+    keep.append(arr)
+    for i, s in enumerate(rec.slots):
+        si = arr[i]
+        _put(keep, si.role, s.role)
+        si.origin = s.origin
+        _put(keep, si.model, s.model)
+        _put(keep, si.format, s.format)
+        _put(keep, si.sha1, s.sha1)
+        si.size = s.size
+        si.flags = s.flags
+        _put(keep, si.location, s.location)
+        _put(keep, si.text_id, s.text_id)
+        _put(keep, si.text, s.text)
+    ri.nslots = n
+    ri.slots = arr
+    return ri
+
+
+class DumpHandle:
+    """An open dump at the C API level: ``dump_*`` calls, records as tuples.
+
+    Not thread-safe (one thread at a time; ``incrdump.dump.Dump`` adds the
+    lock). Cursors made from it are closed by :meth:`close`.
+    """
+
+    def __init__(self, path, flags=0, config=None):
+        """Open path with DUMP_WRITE/DUMP_CREATE flags; config is a dict of
+        DumpConfig fields (kind, articles, codec, level, max_depth), used only
+        when the file is created."""
+        out = ffi.new("Dump **")
+        bpath = path.encode() if isinstance(path, str) else bytes(path)
+        cfg = ffi.new("DumpConfig *", config) if config is not None else _NULL
+        rc = lib.dump_open(bpath, flags, cfg, out)
+        self._h = out[0]
+        self._cursors = set()
+        if rc != OK:
+            try:
+                _dump_check(rc, self._h)
+            finally:
+                lib.dump_close(self._h)
+                self._h = _NULL
+        self._tptr = ffi.new("const uint8_t **")
+        self._tlen = ffi.new("size_t *")
+        self._page_out = ffi.new("Page **")
+        self._rev_out = ffi.new("Revision **")
+
+    @property
+    def handle(self):
+        """The ``Dump *``; MisuseError once closed."""
+        if not self._h:
+            from .errors import MisuseError
+
+            raise MisuseError("the dump is closed")
+        return self._h
+
+    @property
+    def closed(self):
+        return not self._h
+
+    def close(self):
+        """Close open cursors, then the handle (aborting a transaction). Idempotent."""
+        if self._h:
+            for c in list(self._cursors):
+                c.close()
+            lib.dump_close(self._h)
+            self._h = _NULL
+
+    def __del__(self):
+        self.close()
+
+    def _check(self, rc):
+        if rc != OK:
+            _dump_check(rc, self._h)
+
+    # -- the handle ---------------------------------------------------------
+    def info(self):
+        """DumpInfo as a dict."""
+        i = ffi.new("DumpInfo *")
+        self._check(lib.dump_info(self.handle, i))
+        c = i.config
+        return {
+            "kind": c.kind, "articles": c.articles, "codec": c.codec, "level": c.level,
+            "max_depth": c.max_depth, "generation": i.generation,
+            "uuid": bytes(_buffer(i.uuid, 16)), "pages": i.pages, "revisions": i.revisions,
+            "texts": i.texts, "file_size": i.file_size, "dictionary_len": i.dictionary_len,
+        }
+
+    def store_info(self):
+        """store_info() of the storage handle underneath, as a dict."""
+        h = self.handle
+        s = lib.dump_store(h)
+        i = ffi.new("StoreInfo *")
+        rc = lib.store_info(s, i)
+        if rc != OK:
+            _check(rc, s)
+        return {
+            "generation": i.generation, "uuid": bytes(_buffer(i.uuid, 16)),
+            "version": (i.version_major, i.version_minor), "nblocks": i.nblocks,
+            "free_blocks": i.free_blocks, "pending_blocks": i.pending_blocks,
+            "file_size": i.file_size,
+        }
+
+    def tree_stat(self, tree):
+        """(key type or 0, entries) of one tree of the storage underneath."""
+        s = lib.dump_store(self.handle)
+        kt = ffi.new("int *")
+        n = ffi.new("uint64_t *")
+        rc = lib.store_tree_stat(s, tree, kt, n)
+        if rc != OK:
+            _check(rc, s)
+        return kt[0], n[0]
+
+    def refresh(self):
+        self._check(lib.dump_refresh(self.handle))
+
+    def set_cache_size(self, nbytes):
+        self._check(lib.dump_set_cache_size(self.handle, nbytes))
+
+    def check(self):
+        """dump_check(): counts, or CorruptDumpError with the first problem."""
+        c = ffi.new("DumpCheck *")
+        self._check(lib.dump_check(self.handle, c))
+        return {"pages": c.pages, "revisions": c.revisions, "texts": c.texts,
+                "text_bytes": c.text_bytes}
+
+    # -- site info and dictionary ------------------------------------------
+    def get_siteinfo(self):
+        """SiteRec, or NotFoundError if never set."""
+        si = ffi.new("DumpSiteInfo *")
+        self._check(lib.dump_get_siteinfo(self.handle, si))
+        nss = [NamespaceRec(si.namespaces[i].key, _get(si.namespaces[i].name),
+                            _get(si.namespaces[i].casing)) for i in range(si.nnamespaces)]
+        return SiteRec(_get(si.sitename), _get(si.dbname), _get(si.base), _get(si.generator),
+                       _get(si.casing), _get(si.lang), _get(si.schema), _get(si.extra), nss)
+
+    def put_siteinfo(self, rec):
+        keep = []
+        si = ffi.new("DumpSiteInfo *")
+        for name in ("sitename", "dbname", "base", "generator", "casing", "lang", "schema",
+                     "extra"):
+            _put(keep, getattr(si, name), getattr(rec, name))
+        n = len(rec.namespaces)
+        arr = ffi.new("DumpNamespace[]", max(n, 1))
+        for i, ns in enumerate(rec.namespaces):
+            arr[i].key = ns.key
+            _put(keep, arr[i].name, ns.name)
+            _put(keep, arr[i].casing, ns.casing)
+        si.nnamespaces = n
+        si.namespaces = arr
+        self._check(lib.dump_put_siteinfo(self.handle, si))
+
+    def set_dictionary(self, data):
+        self._check(lib.dump_set_dictionary(self.handle, data, len(data)))
+
+    # -- lookups -------------------------------------------------------------
+    def get_page(self, page_id):
+        """PageRec of page_id; NotFoundError when missing."""
+        out = self._page_out
+        rc = lib.dump_get_page_by_id(self.handle, page_id, out)
+        if rc != OK:
+            _dump_check(rc, self._h)
+        p = out[0]
+        try:
+            return _page_rec(lib.page_info(p))
+        finally:
+            lib.page_free(p)
+
+    def get_page_by_title(self, ns, name):
+        """PageRec of (namespace, title without its prefix); NotFoundError."""
+        out = self._page_out
+        rc = lib.dump_get_page_by_title(self.handle, ns, name, len(name), out)
+        if rc != OK:
+            _dump_check(rc, self._h)
+        p = out[0]
+        try:
+            return _page_rec(lib.page_info(p))
+        finally:
+            lib.page_free(p)
+
+    def get_revision(self, rev_id):
+        """RevRec of rev_id; NotFoundError when missing."""
+        out = self._rev_out
+        rc = lib.dump_get_revision_by_id(self.handle, rev_id, out)
+        if rc != OK:
+            _dump_check(rc, self._h)
+        r = out[0]
+        try:
+            return _rev_rec(lib.revision_info(r))
+        finally:
+            lib.revision_free(r)
+
+    def get_text(self, page_id, rev_id, slot):
+        """Bytes of a stored slot text; NotFoundError when none is stored."""
+        rc = lib.dump_get_text(self.handle, page_id, rev_id, slot, self._tptr, self._tlen)
+        if rc != OK:
+            _dump_check(rc, self._h)
+        n = self._tlen[0]
+        return _buffer(self._tptr[0], n)[:] if n else b""
+
+    # -- cursors -------------------------------------------------------------
+    def pages(self, order=PAGES_BY_ID, lo=0, hi=0):
+        """A PageCursor (ids in [lo, hi), hi <= 0: unbounded; or by title)."""
+        return DumpPageCursor(self, order, lo, hi)
+
+    def revisions(self, page_id):
+        """A RevisionCursor over page_id's revisions in id order."""
+        return DumpRevisionCursor(self, page_id)
+
+    # -- writing ---------------------------------------------------------------
+    def begin(self):
+        self._check(lib.dump_begin(self.handle))
+
+    def commit(self):
+        self._check(lib.dump_commit(self.handle))
+
+    def abort(self):
+        self._check(lib.dump_abort(self.handle))
+
+    def put_page(self, rec):
+        keep = []
+        self._check(lib.dump_put_page(self.handle, _fill_page(rec, keep)))
+
+    def delete_page(self, page_id):
+        self._check(lib.dump_delete_page(self.handle, page_id))
+
+    def put_revision(self, rec):
+        keep = []
+        self._check(lib.dump_put_revision(self.handle, _fill_rev(rec, keep)))
+
+    def delete_revision(self, rev_id):
+        self._check(lib.dump_delete_revision(self.handle, rev_id))
+
+
+class DumpPageCursor:
+    """dump_pages(): next() gives a PageRec, or None at the end."""
+
+    def __init__(self, dh, order, lo, hi):
+        out = ffi.new("PageCursor **")
+        dh._check(lib.dump_pages(dh.handle, order, lo, hi, out))
+        self._c = out[0]
+        self._dh = dh
+        self._out = ffi.new("const PageInfo **")
+        dh._cursors.add(self)
+
+    def next(self):
+        if not self._c:
+            from .errors import MisuseError
+
+            raise MisuseError("the cursor is closed")
+        rc = lib.page_cursor_next(self._c, self._out)
+        if rc == NOTFOUND:
+            return None
+        if rc != OK:
+            _dump_check(rc, self._dh._h)
+        return _page_rec(self._out[0])
+
+    def close(self):
+        if self._c:
+            lib.page_cursor_close(self._c)
+            self._c = _NULL
+            self._dh._cursors.discard(self)
+
+
+class DumpRevisionCursor:
+    """dump_revisions(): next() gives a RevRec, or None at the end; text()
+    the current revision's slot text."""
+
+    def __init__(self, dh, page_id):
+        out = ffi.new("RevisionCursor **")
+        dh._check(lib.dump_revisions(dh.handle, page_id, out))
+        self._c = out[0]
+        self._dh = dh
+        self._out = ffi.new("const RevisionInfo **")
+        self._tptr = ffi.new("const uint8_t **")
+        self._tlen = ffi.new("size_t *")
+        dh._cursors.add(self)
+
+    def _cursor(self):
+        if not self._c:
+            from .errors import MisuseError
+
+            raise MisuseError("the cursor is closed")
+        return self._c
+
+    def next(self):
+        rc = lib.revision_cursor_next(self._cursor(), self._out)
+        if rc == NOTFOUND:
+            return None
+        if rc != OK:
+            _dump_check(rc, self._dh._h)
+        return _rev_rec(self._out[0])
+
+    def text(self, slot):
+        """Bytes of the current revision's slot text; NotFoundError if none."""
+        rc = lib.revision_cursor_text(self._cursor(), slot, self._tptr, self._tlen)
+        if rc != OK:
+            _dump_check(rc, self._dh._h)
+        n = self._tlen[0]
+        return _buffer(self._tptr[0], n)[:] if n else b""
+
+    def close(self):
+        if self._c:
+            lib.revision_cursor_close(self._c)
+            self._c = _NULL
+            self._dh._cursors.discard(self)
+
+
+def is_article(ns):
+    """dump_is_article(): 1 if namespace ns belongs in an articles dump."""
+    return bool(lib.dump_is_article(ns))

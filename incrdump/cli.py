@@ -1,20 +1,29 @@
 """Command-line logic of ``incrdump`` (the console script's ``main``).
 
 Top layer: parses arguments and calls into the package; no logic of its own.
-Exit codes: 0 success, 1 the dump is damaged or an operation failed, 2 bad
-usage. Commands are added here as the package grows.
+Exit codes: 0 success; 1 the operation failed (a damaged or missing file,
+a page or revision that is not there, bad input XML); 2 bad usage.
+Errors are one line on stderr, ``incrdump COMMAND: message``. Output that
+is data has a ``--json`` form; progress goes to stderr, and only when it is
+a terminal.
 """
 import argparse
 import json
 import sys
 
 from . import __version__
-from .errors import CorruptDumpError, IncrdumpError
+from .errors import CorruptDumpError, IncrdumpError, NotFoundError
+
+# The tree and key of a dump's configuration record (the lead's layout:
+# tree 0 META, key "config"): how `info` and `check` tell a dump that fails
+# to open from a plain storage file.
+_META_TREE = 0
+_CONFIG_KEY = b"config"
 
 
 def _print(data, as_json):
     if as_json:
-        print(json.dumps(data, indent=2, sort_keys=True))
+        print(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
         return
     for key, value in data.items():
         if isinstance(value, dict):
@@ -25,12 +34,39 @@ def _print(data, as_json):
             print(f"{key}: {value}")
 
 
+def _open_dump(path):
+    """The Dump at path, or None when path is a storage file but no dump."""
+    from . import _lowlevel
+    from .dump import Dump
+
+    try:
+        return Dump(path)
+    except CorruptDumpError:
+        with _lowlevel.Store(path) as store:  # raises for a damaged file
+            key_type, _ = store.tree_stat(_META_TREE)
+            if key_type == _lowlevel.KEY_BYTES:
+                try:
+                    store.get(_META_TREE, _CONFIG_KEY)
+                except NotFoundError:
+                    return None
+                raise  # a dump whose records are damaged
+        return None
+
+
 def cmd_check(args):
-    """incrdump check: verify every block and tree of a dump."""
+    """Verify a dump: every block and tree of the file and, for a dump,
+    every record, index and text frame (each text decoded and checked
+    against its length and checksum). Exit 1 if anything is damaged."""
     from .maintenance import check_file
 
     try:
-        result = check_file(args.dump)
+        dump = _open_dump(args.dump)
+        if dump is None:
+            result = check_file(args.dump)
+        else:
+            with dump:
+                result = dump.check()
+                result["generation"] = dump.info()["generation"]
     except CorruptDumpError as e:
         print(f"incrdump check: {args.dump}: CORRUPT: {e}", file=sys.stderr)
         return 1
@@ -41,16 +77,231 @@ def cmd_check(args):
 
 
 def cmd_info(args):
-    """incrdump info: identity, generation, size and trees of a dump."""
+    """Show what a file holds: for a dump its kind, pages, revisions,
+    stored texts, codec and site; for any file its identity (uuid),
+    generation, format version and size."""
     from .maintenance import describe
 
-    _print(describe(args.dump), args.json)
+    dump = _open_dump(args.dump)
+    if dump is None:
+        _print(describe(args.dump), args.json)
+        return 0
+    with dump:
+        _print(dump.info(), args.json)
     return 0
 
 
+def _rev_line(rev):
+    user = rev.user.text if rev.user is not None and rev.user.text is not None else (
+        "(deleted)" if rev.user is not None and rev.user.deleted else "")
+    comment = (rev.comment or "").replace("\n", " ")
+    if len(comment) > 60:
+        comment = comment[:57] + "..."
+    size = "" if rev.bytes is None else rev.bytes
+    return f"  {rev.id}  {rev.timestamp_text}  {user}  {size}  {comment}".rstrip()
+
+
+def _write_text(rev, role):
+    slot = rev.slots.get(role)
+    if slot is None:
+        raise NotFoundError(f"revision {rev.id} has no slot {role!r}", 1)
+    data = slot.text_bytes()
+    if data is None:
+        why = "deleted" if slot.deleted else "not stored in this dump"
+        raise NotFoundError(f"revision {rev.id}: the text of slot {role!r} is {why}", 1)
+    out = sys.stdout.buffer
+    out.write(data)
+    out.flush()
+
+
+def cmd_get(args):
+    """Print one page or revision of a dump. A page (--page ID, or --title
+    TITLE with its namespace prefix or with --namespace N) shows its fields
+    and its revisions; with --text, its latest revision's text. A revision
+    (--revision ID) shows its metadata; with --text, its raw text (UTF-8,
+    as stored) on standard output. --json prints the data as JSON. Exit 1
+    when the page or revision is not there."""
+    from .dump import Dump
+
+    if args.namespace is not None and args.title is None:
+        print("incrdump get: --namespace goes with --title", file=sys.stderr)
+        return 2
+    with Dump(args.dump) as dump:
+        if args.revision is not None:
+            rev = dump.revision(args.revision)
+            if args.text:
+                _write_text(rev, args.slot)
+            elif args.json:
+                _print(rev.as_dict(), True)
+            else:
+                data = rev.as_dict()
+                slots = data.pop("slots")
+                _print(data, False)
+                for role, fields in slots.items():
+                    print(f"slot {role}: " + ", ".join(f"{k}={v}" for k, v in fields.items()))
+            return 0
+        if args.page is not None:
+            page = dump.page(args.page)
+        else:
+            page = dump.page_by_title(args.title, args.namespace)
+        if args.text:
+            rev = page.latest()
+            if rev is None:
+                raise NotFoundError(f"page {page.id} has no revisions", 1)
+            _write_text(rev, args.slot)
+        elif args.json:
+            data = page.as_dict()
+            data["revisions"] = [rev.as_dict() for rev in page]
+            _print(data, True)
+        else:
+            _print(page.as_dict(), False)
+            revs = list(page)
+            print(f"revisions: {len(revs)}")
+            for rev in revs:
+                print(_rev_line(rev))
+    return 0
+
+
+def _progress_printer(verb):
+    """A progress callback writing one updating line to stderr, or None
+    when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(stats):
+        mb = stats.get("text_bytes", 0) / 1e6
+        print(f"\r{verb}: {stats['pages']} pages, {stats['revisions']} revisions, "
+              f"{mb:.1f} MB of text, {stats['seconds']:.0f} s", end="", file=sys.stderr,
+              flush=True)
+
+    return show
+
+
+def cmd_import(args):
+    """Load MediaWiki XML export files (schema 0.3 to 0.11; plain, .bz2,
+    .gz, .xz, .zst or .7z; "-" for standard input) into a new dump. Several
+    sources are read in order as parts of one wiki. The dump is written
+    under a temporary name and appears under DUMP only when complete."""
+    from .load import load
+
+    kind = args.kind or "history"
+    progress = _progress_printer("import")
+    stats = load(args.output, args.sources, kind=kind, articles=args.articles,
+                 codec=args.codec, level=args.level, max_depth=args.max_depth,
+                 progress=progress, allow_control_chars=args.allow_control_chars,
+                 overwrite=args.force)
+    if progress is not None:
+        print(file=sys.stderr)
+    if args.json:
+        _print(stats, True)
+    else:
+        print(f"{args.output}: {stats['pages']} pages, {stats['revisions']} revisions "
+              f"({kind}) in {stats['seconds']:.1f} s")
+    return 0
+
+
+def cmd_compact(args):
+    """Rewrite dump SRC into a new dump DST with the strongest encoding:
+    pages in id order, each page's texts together, zstd (default) or xz
+    at the codec's highest level; with zstd, a dictionary trained on the
+    first revisions. SRC is not changed."""
+    from .load import compact
+
+    stats = compact(args.src, args.dst, codec=args.codec, level=args.level,
+                    dictionary=not args.no_dictionary, progress=_progress_printer("compact"),
+                    overwrite=args.force)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.json:
+        _print(stats, True)
+    else:
+        before, after = stats["size_before"], stats["size_after"]
+        ratio = f" ({after / before:.1%})" if before else ""
+        print(f"{args.dst}: {stats['pages']} pages, {stats['revisions']} revisions, "
+              f"{before} -> {after} bytes{ratio}")
+    return 0
+
+
+def _nonneg_int(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _setup_dump_only(p):
+    p.add_argument("dump", metavar="DUMP", help="path of the dump file")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _setup_get(p):
+    p.add_argument("dump", metavar="DUMP", help="path of the dump file")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--page", type=_nonneg_int, metavar="ID", help="the page with this id")
+    which.add_argument("--title", metavar="TITLE",
+                       help="the page with this title (e.g. 'Talk:Pear'; see --namespace)")
+    which.add_argument("--revision", type=_nonneg_int, metavar="ID",
+                       help="the revision with this id")
+    p.add_argument("--namespace", type=_nonneg_int, metavar="N",
+                   help="with --title: the namespace number (the title may then omit "
+                        "its prefix); default: read it from the title's prefix")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print JSON")
+    out.add_argument("--text", action="store_true",
+                     help="print the text only (a page: its latest revision's)")
+    p.add_argument("--slot", default="main", metavar="ROLE",
+                   help="with --text: the slot whose text to print (default: main)")
+
+
+def _setup_import(p):
+    p.add_argument("sources", metavar="SRC", nargs="+",
+                   help="XML export file(s), any supported compression; '-' for stdin")
+    p.add_argument("-o", "--output", required=True, metavar="DUMP",
+                   help="the dump file to create")
+    kinds = p.add_mutually_exclusive_group()
+    kinds.add_argument("--kind", choices=("history", "current", "stub"),
+                       help="history: every revision (default); current: each page's "
+                            "latest only; stub: metadata without text")
+    kinds.add_argument("--full", dest="kind", action="store_const", const="history",
+                       help="same as --kind history (as dumpBackup.php)")
+    kinds.add_argument("--current", dest="kind", action="store_const", const="current",
+                       help="same as --kind current")
+    kinds.add_argument("--stub", dest="kind", action="store_const", const="stub",
+                       help="same as --kind stub")
+    p.add_argument("--articles", action="store_true",
+                   help="keep only article namespaces (no talk pages, no User:)")
+    p.add_argument("--codec", choices=("zstd", "xz"), default="zstd",
+                   help="text compression (default zstd)")
+    p.add_argument("--level", type=int, metavar="N", help="compression level")
+    p.add_argument("--max-depth", type=int, metavar="N",
+                   help="longest delta chain (default 16; 1 = no deltas)")
+    p.add_argument("--allow-control-chars", action="store_true",
+                   help="accept control characters XML forbids (e.g. form feeds) in the input")
+    p.add_argument("--force", action="store_true", help="replace DUMP if it exists")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+
+def _setup_compact(p):
+    p.add_argument("src", metavar="SRC", help="the dump to read")
+    p.add_argument("dst", metavar="DST", help="the dump to create")
+    p.add_argument("--codec", choices=("zstd", "xz"), default="zstd",
+                   help="text compression of DST (default zstd)")
+    p.add_argument("--level", type=int, metavar="N",
+                   help="compression level (default: the codec's highest: xz 9, zstd 19)")
+    p.add_argument("--no-dictionary", action="store_true",
+                   help="with zstd: do not train a dictionary on the first revisions")
+    p.add_argument("--force", action="store_true", help="replace DST if it exists")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+
 COMMANDS = {
-    "check": ("verify every block and tree of a dump (exit 1 if damaged)", cmd_check),
-    "info": ("show a dump's identity, generation, size and trees", cmd_info),
+    "check": ("verify a dump's blocks, trees, records and texts (exit 1 if damaged)",
+              cmd_check, _setup_dump_only),
+    "info": ("show a dump's kind, counts, codec, site and identity", cmd_info,
+             _setup_dump_only),
+    "get": ("print one page or revision (fields, JSON or text)", cmd_get, _setup_get),
+    "import": ("load MediaWiki XML into a new dump", cmd_import, _setup_import),
+    "compact": ("rewrite a dump with the strongest encoding", cmd_compact, _setup_compact),
 }
 
 
@@ -63,10 +314,9 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (help_, func) in sorted(COMMANDS.items()):
+    for name, (help_, func, setup) in sorted(COMMANDS.items()):
         p = sub.add_parser(name, help=help_, description=func.__doc__)
-        p.add_argument("dump", metavar="DUMP", help="path of the dump file")
-        p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+        setup(p)
         p.set_defaults(func=func)
     return parser
 
@@ -80,9 +330,13 @@ def main(argv=None):
         return 2
     try:
         return args.func(args)
-    except IncrdumpError as e:
-        print(f"incrdump {args.command}: {e}", file=sys.stderr)
+    except (IncrdumpError, OSError) as e:
+        msg = str(e).replace("\n", " ")
+        print(f"incrdump {args.command}: {msg}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"incrdump {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 DESIGN.md §2: leaves < blockfile < freelist < node < pager < btree < store <
 check < dump; delta/codec are siblings used only by record and dump; incrdump.h, the
-public header, is included only by the top-layer files that implement it.
+public header, is included only by the top-layer files that implement it and by
+record (which encodes its *Info structs).
 """
 import pathlib
 import re
@@ -32,7 +33,7 @@ RANK = {
 }
 # stem -> the only stems allowed to include it (besides itself).
 ONLY_FROM = {
-    "incrdump": {"store", "check", "dump"},
+    "incrdump": {"store", "check", "record", "dump"},
     "delta": {"codec", "record", "dump"},
     "codec": {"delta", "record", "dump"},
 }
