@@ -9,6 +9,7 @@ a terminal.
 """
 import argparse
 import json
+import os
 import sys
 
 from . import __version__
@@ -330,6 +331,12 @@ def main(argv=None):
         return 2
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # the reader of our output went away (`incrdump get ... | head`):
+        # not an error of ours; keep Python from complaining at exit too
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (IncrdumpError, OSError) as e:
         msg = str(e).replace("\n", " ")
         print(f"incrdump {args.command}: {msg}", file=sys.stderr)

@@ -195,6 +195,23 @@ def test_get_missing_exits_1_with_one_line(crafted_dump, args, words):
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
 
 
+def test_get_into_a_closed_pipe_is_quiet(tmp_path):
+    """`incrdump get ... | head -c 10`: the reader leaves early; no traceback,
+    no error message, exit 0."""
+    path = str(tmp_path / "big.idump")
+    with incrdump.open(path, "w") as dump, dump.transaction() as txn:
+        txn.put_page(id=1, title="Big")
+        txn.put_revision(id=1, page_id=1, timestamp="2020-01-01T00:00:00Z",
+                         text="x" * (4 << 20))
+    proc = subprocess.Popen([sys.executable, "-m", "incrdump.cli", "get", path, "--revision",
+                             "1", "--text"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.read(10) == b"x" * 10
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert err == b""
+
+
 def test_get_usage_errors_exit_2(crafted_dump):
     assert run_cli("get", crafted_dump).returncode == 2  # no selector
     assert run_cli("get", crafted_dump, "--page", "1", "--revision", "2").returncode == 2
