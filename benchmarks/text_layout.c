@@ -25,6 +25,9 @@
  *   --samples N  --file PATH  --keep  --label TEXT
  *   --renew N (a new TextStore every N puts: writer state rebuilt from the
  *   tree, as for an incremental update)
+ *   --packed (the packed layout of compact: a page's texts in packs)
+ *   --pack-kb N (raw KiB per pack, default 768)  --pack-depth N (packs
+ *   decoded per read at most, default 2)
  * Timings by CPU time are the ones to compare on a shared machine (wall
  * clock includes waiting for the CPU). One line of results (and a header
  * with --header), sizes in MB (1e6):
@@ -118,10 +121,10 @@ static uint64_t le(const uint8_t *p, int n)
 int main(int argc, char **argv)
 {
     const char *in = "/tmp/incrdump-texts.bin", *file = "/tmp/text_layout.dump", *label = "";
-    TextConfig cfg = { DUMP_CODEC_ZSTD, 0, 16, NULL, 0, PIECE_TREE };
+    TextConfig cfg = { DUMP_CODEC_ZSTD, 0, 16, NULL, 0, PIECE_TREE, 0 };
     TextTuning tu;
     int dict_kb = 0, samples = 20000, keep = 0, header = 0, cache_mb = -1, renew = 0;
-    long chain_bytes = -1, min_depth = -1, layout = -1, sim = -1;
+    long chain_bytes = -1, min_depth = -1, layout = -1, sim = -1, pack_kb = -1, pack_depth = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--codec") && v) cfg.codec = !strcmp(argv[++i], "xz") ? DUMP_CODEC_XZ : DUMP_CODEC_ZSTD;
@@ -132,6 +135,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--layout") && v) layout = !strcmp(argv[++i], "restart");
         else if (!strcmp(a, "--no-sim")) sim = 0;
         else if (!strcmp(a, "--no-pieces")) cfg.piece_tree = 0;
+        else if (!strcmp(a, "--packed")) cfg.packed = 1;
+        else if (!strcmp(a, "--pack-kb") && v) pack_kb = atol(argv[++i]);
+        else if (!strcmp(a, "--pack-depth") && v) pack_depth = atol(argv[++i]);
         else if (!strcmp(a, "--dict-kb") && v) dict_kb = atoi(argv[++i]);
         else if (!strcmp(a, "--cache-mb") && v) cache_mb = atoi(argv[++i]);
         else if (!strcmp(a, "--renew") && v) renew = atoi(argv[++i]);
@@ -197,6 +203,8 @@ int main(int argc, char **argv)
     if (layout >= 0) tu.layout = (int)layout;
     if (sim >= 0) tu.similarity = (int)sim;
     if (cache_mb >= 0) tu.cache_bytes = (size_t)cache_mb << 20;
+    if (pack_kb >= 0) tu.pack_bytes = (size_t)pack_kb << 10;
+    if (pack_depth >= 0) tu.pack_depth = (int)pack_depth;
     text_set_tuning(t, &tu);
     ErrorInfo err = { 0 };
 
@@ -207,6 +215,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nrec; i++) {
         const Rec *r = &rec[i];
         if (renew && i % (size_t)renew == 0 && i) {   /* a new writer: state rebuilt from the tree */
+            if (text_flush(t, &err)) die("text_flush", err.msg);
             TextStats keep_stats = *text_stats(t);
             text_free(t);
             t = text_new(s, TEXT_TREE, &cfg);
@@ -214,11 +223,13 @@ int main(int argc, char **argv)
             *(TextStats *)text_stats(t) = keep_stats;
         }
         if (text_put(t, r->page, r->rev, r->slot, r->p, r->len, &err)) die("text_put", err.msg);
-        if ((since += r->len) > (64u << 20)) {
+        if ((since += r->len) > (64u << 20) && (i + 1 == nrec || rec[i + 1].page != r->page)) {
+            if (text_flush(t, &err)) die("text_flush", err.msg);
             if (store_commit(s) || store_begin(s)) die("commit", store_errmsg(s));
             since = 0;
         }
     }
+    if (text_flush(t, &err)) die("text_flush", err.msg);
     if (store_commit(s)) die("commit", store_errmsg(s));
     double t_write = now() - t0, c_write = cpu() - c0;
     StoreInfo si;
@@ -281,14 +292,16 @@ int main(int argc, char **argv)
 
     double size = (double)si.file_size + (double)dict_len;
     if (header)
-        printf("%-22s %6s %5s %7s %6s %6s %6s %6s %6s %6s %7s %5s %6s %5s %5s\n", "layout", "MB", "xz9", "entryMB",
-               "wMB/s", "wCPU", "p50ms", "p99ms", "c50ms", "c99ms", "scanMB/s", "raw", "delta", "equal", "avgd");
-    printf("%-22s %6.2f %5.3f %7.2f %6.1f %6.1f %6.3f %6.3f %6.3f %6.3f %7.0f %5" PRIu64 " %6" PRIu64 " %5" PRIu64 " %5.2f%s\n",
+        printf("%-22s %6s %5s %7s %6s %6s %6s %6s %6s %6s %7s %5s %6s %5s %5s %5s %6s\n", "layout", "MB", "xz9",
+               "entryMB", "wMB/s", "wCPU", "p50ms", "p99ms", "c50ms", "c99ms", "scanMB/s", "raw", "delta", "equal",
+               "avgd", "packs", "packed");
+    printf("%-22s %6.2f %5.3f %7.2f %6.1f %6.1f %6.3f %6.3f %6.3f %6.3f %7.0f %5" PRIu64 " %6" PRIu64 " %5" PRIu64
+           " %5.2f %5" PRIu64 " %6" PRIu64 "%s\n",
            label, size / 1e6, size / XZ9_BYTES, (double)st->out_bytes / 1e6, (double)total / 1e6 / t_write,
            (double)total / 1e6 / c_write, lat[samples / 2] * 1e3, lat[samples * 99 / 100] * 1e3,
            clat[samples / 2] * 1e3, clat[samples * 99 / 100] * 1e3, (double)total / 1e6 / t_scan,
            st->raw, st->delta, st->equal, depth_n ? (double)depth_sum / (double)depth_n : 0.0,
-           bad ? "  WRONG TEXTS" : "");
+           st->packs, st->packed, bad ? "  WRONG TEXTS" : "");
     if (getenv("TEXT_LAYOUT_HIST")) {
         fprintf(stderr, "similar: %" PRIu64 " tries, %" PRIu64 " kept; reencoded %" PRIu64 "\n",
                 st->similar_tries, st->similar_wins, st->reencoded);

@@ -212,7 +212,8 @@ int dump_slot_text(Dump *d, const RevisionInfo *ri, unsigned slot, const uint8_t
  * u8 version (DUMP_CONFIG_VERSION), then (tag varint, value varint) pairs in
  * increasing tag order; unknown tags are skipped. docs/format.md "Dump
  * layout". */
-enum { CF_KIND = 1, CF_ARTICLES, CF_CODEC, CF_LEVEL, CF_MAX_DEPTH, CF_RECORD_VERSION, CF_LAST };
+enum { CF_KIND = 1, CF_ARTICLES, CF_CODEC, CF_LEVEL, CF_MAX_DEPTH, CF_RECORD_VERSION, CF_PACKED, CF_LAST };
+#define CF_REQUIRED CF_PACKED     /* tags below it must be present; CF_PACKED absent = 0 */
 
 /* Fill defaults and check ranges; code is the status for a bad value. */
 static int config_check(const DumpConfig *in, DumpConfig *out, int code, ErrorInfo *e)
@@ -233,6 +234,8 @@ static int config_check(const DumpConfig *in, DumpConfig *out, int code, ErrorIn
     if (c.max_depth == 0) c.max_depth = 16;
     if (c.max_depth < 1 || c.max_depth > 255)
         return error_set(e, code, "config: max_depth %d out of range 1..255", c.max_depth);
+    if (c.packed != 0 && c.packed != 1)
+        return error_set(e, code, "config: packed must be 0 or 1, not %d", c.packed);
     *out = c;
     return DUMP_OK;
 }
@@ -243,10 +246,12 @@ static size_t config_encode(const DumpConfig *c, uint8_t *p)
         [CF_KIND] = (uint64_t)c->kind, [CF_ARTICLES] = (uint64_t)c->articles,
         [CF_CODEC] = (uint64_t)c->codec, [CF_LEVEL] = zigzag_enc(c->level),
         [CF_MAX_DEPTH] = (uint64_t)c->max_depth, [CF_RECORD_VERSION] = RECORD_VERSION,
+        [CF_PACKED] = (uint64_t)c->packed,
     };
     size_t n = 0;
     p[n++] = DUMP_CONFIG_VERSION;
     for (int tag = CF_KIND; tag < CF_LAST; tag++) {
+        if (tag >= CF_REQUIRED && vals[tag] == 0) continue;   /* optional, 0 by default */
         n += varint_put(p + n, (uint64_t)tag);
         n += varint_put(p + n, vals[tag]);
     }
@@ -275,17 +280,17 @@ static int config_decode(const uint8_t *p, size_t n, DumpConfig *out, uint64_t *
         }
         q += a + b;
     }
-    for (int tag = CF_KIND; tag < CF_LAST; tag++)
+    for (int tag = CF_KIND; tag < CF_REQUIRED; tag++)
         if (!(seen & (1u << tag))) return error_set(e, DUMP_CORRUPT, "config record: field %d missing", tag);
     if (vals[CF_RECORD_VERSION] > RECORD_VERSION)
         return error_set(e, DUMP_VERSION, "records of version %" PRIu64 " are not supported (this build reads %d)",
                          vals[CF_RECORD_VERSION], RECORD_VERSION);
     int64_t level = zigzag_dec(vals[CF_LEVEL]);
     if (vals[CF_KIND] > 255 || vals[CF_ARTICLES] > 255 || vals[CF_CODEC] > 255 || vals[CF_MAX_DEPTH] > 255
-        || level < -1000 || level > 1000)
+        || vals[CF_PACKED] > 255 || level < -1000 || level > 1000)
         return error_set(e, DUMP_CORRUPT, "config record: value out of range");
     DumpConfig c = { (int)vals[CF_KIND], (int)vals[CF_ARTICLES], (int)vals[CF_CODEC], (int)level,
-                     (int)vals[CF_MAX_DEPTH] };
+                     (int)vals[CF_MAX_DEPTH], (int)vals[CF_PACKED] };
     /* a stored config is complete: no zero defaults to fill */
     if (c.codec == 0 || c.level == 0 || c.max_depth == 0)
         return error_set(e, DUMP_CORRUPT, "config record: zero codec, level or depth");
@@ -352,7 +357,8 @@ static int load_dict(Dump *d, int *changed)
 int dump_text_rebuild(Dump *d)
 {
     TextConfig tc = { .codec = d->cfg.codec, .level = d->cfg.level, .max_depth = d->cfg.max_depth,
-                      .dict = d->dict, .dict_len = d->dict_len, .piece_tree = T_TEXTPIECES };
+                      .dict = d->dict, .dict_len = d->dict_len, .piece_tree = T_TEXTPIECES,
+                      .packed = d->cfg.packed };
     TextStore *t = text_new(d->s, T_TEXT, &tc);
     if (!t) return error_set(&d->err, DUMP_NOMEM, "out of memory");
     text_free(d->text);
@@ -516,8 +522,12 @@ int dump_commit(Dump *d)
     int rc = dump_enter(d);
     if (rc) return rc;
     if (!store_in_txn(d->s)) return error_set(&d->err, DUMP_MISUSE, "commit: no transaction");
+    ErrorInfo sub;
+    error_clear(&sub);
     if (d->broken) {
         rc = error_set(&d->err, DUMP_MISUSE, "commit: an earlier write failed; the transaction was aborted");
+    } else if ((rc = text_flush(d->text, &sub))) {
+        dump_fail_sub(d, rc, &sub, "commit");
     } else if (!(rc = dump_strings_flush(d))) {
         if (!(rc = store_commit(d->s))) {
             dump_strings_reset_txn(d);

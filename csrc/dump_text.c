@@ -4,7 +4,8 @@
  * (docs/format.md "Text storage").
  *
  * Dump layer (8), internal: calls the public Store API, codec and bytes;
- * the choice of bases is dump_text_writer.c's (dump_text_int.h).
+ * the choice of bases is dump_text_writer.c's, the packed layout (Pack and
+ * Packed entries, buffering) dump_text_pack.c's (dump_text_int.h).
  * Invariants: a base or Equal target is an earlier Raw/Delta text of the
  * same page and slot; a Delta's depth exceeds its base's; text_get hands
  * out only bytes whose length and CRC-32 matched every frame of the chain
@@ -28,6 +29,8 @@
 #define TEXT_CACHE_BYTES   ((size_t)8 << 20)
 #define TEXT_CHAIN_BYTES   ((size_t)1 << 20)
 #define TEXT_MIN_DEPTH     4
+#define TEXT_PACK_BYTES    ((size_t)768 << 10)
+#define TEXT_PACK_DEPTH    2
 
 #define BUF_KEEP      ((size_t)16 << 20)  /* scratch larger than this is freed after a call */
 
@@ -48,7 +51,7 @@ static int buf_need(Buf *b, size_t extra)
     return DUMP_OK;
 }
 
-static int buf_add(Buf *b, const uint8_t *p, size_t n)
+int text_buf_add(Buf *b, const uint8_t *p, size_t n)
 {
     if (buf_need(b, n)) return DUMP_NOMEM;
     if (n) memcpy(b->p + b->n, p, n);
@@ -56,7 +59,7 @@ static int buf_add(Buf *b, const uint8_t *p, size_t n)
     return DUMP_OK;
 }
 
-static void buf_free(Buf *b)
+void text_buf_free(Buf *b)
 {
     free(b->p);
     memset(b, 0, sizeof *b);
@@ -65,7 +68,7 @@ static void buf_free(Buf *b)
 /* One huge text must not pin its memory after the call that needed it. */
 static void buf_trim(Buf *b)
 {
-    if (b->cap > BUF_KEEP) buf_free(b);
+    if (b->cap > BUF_KEEP) text_buf_free(b);
     b->n = 0;
 }
 
@@ -109,7 +112,7 @@ static void cache_init(Cache *c, size_t cap)
     c->cap = cap;
 }
 
-static CEnt *cache_find(Cache *c, int64_t page, int64_t rev, unsigned slot)
+CEnt *text_cache_find(Cache *c, int64_t page, int64_t rev, unsigned slot)
 {
     if (!c->nb) return NULL;
     for (CEnt *e = c->tab[cache_slot(c, page, rev, slot)]; e; e = e->hnext)
@@ -134,11 +137,11 @@ static void cache_remove(Cache *c, CEnt *e)
 
 static void cache_drop(Cache *c, int64_t page, int64_t rev, unsigned slot)
 {
-    CEnt *e = cache_find(c, page, rev, slot);
+    CEnt *e = text_cache_find(c, page, rev, slot);
     if (e) cache_remove(c, e);
 }
 
-static void cache_clear(Cache *c)
+void text_cache_clear(Cache *c)
 {
     while (c->lru.next != &c->lru) cache_remove(c, c->lru.next);
     free(c->tab);
@@ -149,7 +152,7 @@ static void cache_clear(Cache *c)
 /* Remember a verified text. Failing to (no memory, too large) is harmless:
  * the cache only saves work. A text over a quarter of the cache is not kept,
  * so one large text cannot flush everything else. */
-static void cache_put(Cache *c, int64_t page, int64_t rev, unsigned slot, unsigned depth,
+void text_cache_put(Cache *c, int64_t page, int64_t rev, unsigned slot, unsigned depth,
                       const uint8_t *p, size_t n)
 {
     cache_drop(c, page, rev, slot);
@@ -254,7 +257,8 @@ const char *text_hdr_parse(const uint8_t *p, size_t n, int64_t rev, Hdr *h)
     end = p + n;
     q = p + 1;
     h->kind = p[0];
-    if (h->kind > TEXT_EQUAL) return "unknown entry kind";
+    if (h->kind > TEXT_PACKED) return "unknown entry kind";
+    if (h->kind >= TEXT_PACK) return text_pack_hdr_parse(p, n, rev, h);
     if (h->kind == TEXT_DELTA) {
         if (!(k = varint_get(q, end, &v))) return "bad depth";
         if (v < 1 || v > TEXT_MAX_DEPTH) return "depth out of range";
@@ -295,13 +299,13 @@ static size_t hdr_put(uint8_t *p, int kind, unsigned depth, int64_t rev, int64_t
 }
 
 /* Append the whole entry at key to b. DUMP_NOTFOUND if absent. */
-static int entry_read(TextStore *t, const uint8_t key[TEXT_KEY_LEN], Buf *b, const char **why)
+int text_entry_read(TextStore *t, const uint8_t key[TEXT_KEY_LEN], Buf *b, const char **why)
 {
     const uint8_t *v;
     size_t n;
     int rc = store_get_bytes(t->s, t->tree, key, TEXT_KEY_LEN, &v, &n);
     if (rc) return rc;
-    if (buf_add(b, v, n)) return DUMP_NOMEM;
+    if (text_buf_add(b, v, n)) return DUMP_NOMEM;
     if (!t->cfg.piece_tree || n != TEXT_PIECE) return DUMP_OK;
     uint8_t pk[PIECE_KEY_LEN];
     for (uint32_t i = 1;; i++) {
@@ -317,13 +321,13 @@ static int entry_read(TextStore *t, const uint8_t key[TEXT_KEY_LEN], Buf *b, con
             *why = "entry longer than any text frame";
             return DUMP_CORRUPT;
         }
-        if (buf_add(b, v, n)) return DUMP_NOMEM;
+        if (text_buf_add(b, v, n)) return DUMP_NOMEM;
         if (n < TEXT_PIECE) return DUMP_OK;
     }
 }
 
 /* Delete the entry at key with all its pieces. DUMP_NOTFOUND if absent. */
-static int entry_delete(TextStore *t, const uint8_t key[TEXT_KEY_LEN])
+int text_entry_delete(TextStore *t, const uint8_t key[TEXT_KEY_LEN])
 {
     int rc = store_del_bytes(t->s, t->tree, key, TEXT_KEY_LEN);
     if (rc || !t->cfg.piece_tree) return rc;
@@ -337,9 +341,12 @@ static int entry_delete(TextStore *t, const uint8_t key[TEXT_KEY_LEN])
 }
 
 /* Store p[0..n) as the entry at key (which must be absent). */
-static int entry_write(TextStore *t, const uint8_t key[TEXT_KEY_LEN], const uint8_t *p, size_t n)
+int text_entry_write(TextStore *t, const uint8_t key[TEXT_KEY_LEN], const uint8_t *p, size_t n)
 {
     size_t first = t->cfg.piece_tree && n > TEXT_PIECE ? TEXT_PIECE : n;
+    /* A rewritten entry (re-encoded after a delete) may have another depth:
+     * a cached copy would fail the depth rule for chains through it. */
+    cache_drop(&t->cache, text_key_page(key), text_key_rev(key), key[TEXT_KEY_LEN - 1]);
     int rc = store_put_bytes(t->s, t->tree, key, TEXT_KEY_LEN, p, first, STORE_PUT_UPSERT);
     if (rc) return rc;
     uint8_t pk[PIECE_KEY_LEN];
@@ -397,11 +404,29 @@ int text_load(TextStore *t, int64_t page, int64_t rev, unsigned slot,
     *out = NULL;
     *outlen = 0;
     t->chain.n = 0;
+    const uint8_t *txt = NULL;
+    size_t tlen = 0;
+    int have = 0;       /* txt is the text (buffered, or from a pack) */
     for (int64_t cur = rev;;) {
-        if (!(cur == rev && skip) && (start = cache_find(&t->cache, page, cur, slot)) != NULL) break;
+        if (nl == 0 && t->pend_slots && text_pend_find(t, page, cur, slot, &txt, &tlen)) {
+            have = 1;
+            break;
+        }
+        if (!(cur == rev && skip) && (start = text_cache_find(&t->cache, page, cur, slot)) != NULL) break;
+        if (nl == 0 && t->cfg.packed) {
+            /* a packed text: its pack may be cached, so read the header only */
+            Hdr ph;
+            if (text_read_meta(t, page, cur, slot, &ph, err) == DUMP_OK &&
+                (ph.kind == TEXT_PACK || ph.kind == TEXT_PACKED)) {
+                int rc = text_pack_text(t, page, cur, slot, &ph, cur == rev && skip, rev, &txt, &tlen, err);
+                if (rc) return rc;
+                have = 1;
+                break;
+            }
+        }
         text_key(key, page, cur, slot);
         size_t off = t->chain.n;
-        int rc = entry_read(t, key, &t->chain, &why);
+        int rc = text_entry_read(t, key, &t->chain, &why);
         if (rc == DUMP_NOTFOUND && cur == rev)
             return text_fail(err, DUMP_NOTFOUND, page, rev, slot, "no such text");
         if (rc == DUMP_NOTFOUND)
@@ -426,6 +451,14 @@ int text_load(TextStore *t, int64_t page, int64_t rev, unsigned slot,
             cur = h.ref;
             continue;
         }
+        if (h.kind == TEXT_PACK || h.kind == TEXT_PACKED) {
+            if (nl > 0)
+                return text_fail(err, DUMP_CORRUPT, page, rev, slot, "base rev %" PRId64 " is a packed text", cur);
+            int rc = text_pack_text(t, page, cur, slot, &h, cur == rev && skip, rev, &txt, &tlen, err);
+            if (rc) return rc;
+            have = 1;
+            break;
+        }
         if (nl > 0 && h.depth >= links[nl - 1].h.depth)
             return text_fail(err, DUMP_CORRUPT, page, rev, slot, "base rev %" PRId64 " has depth %u, not below %u",
                         cur, h.depth, links[nl - 1].h.depth);
@@ -435,16 +468,18 @@ int text_load(TextStore *t, int64_t page, int64_t rev, unsigned slot,
         if (h.kind == TEXT_RAW) break;
         cur = h.ref;
     }
-    if (start && nl > 0 && start->depth >= links[nl - 1].h.depth)
+    if (!have && start && nl > 0 && start->depth >= links[nl - 1].h.depth)
         return text_fail(err, DUMP_CORRUPT, page, rev, slot, "base rev %" PRId64 " has depth %u, not below %u",
                     start->rev, start->depth, links[nl - 1].h.depth);
 
     /* Decode upwards. Codec results alternate between two buffers, so each
      * result may serve as the next prefix; a cached base is used in place
      * and stays put until the first insertion below. */
-    const uint8_t *txt = start ? start->data : NULL;
-    size_t tlen = start ? start->len : 0;
-    for (unsigned i = nl; i-- > 0;) {
+    if (!have) {
+        txt = start ? start->data : NULL;
+        tlen = start ? start->len : 0;
+    }
+    for (unsigned i = have ? 0 : nl; i-- > 0;) {
         const Link *l = &links[i];
         int rc = codec_decode(t->codec, t->chain.p + l->off + l->h.body, l->n - l->h.body,
                               l->h.kind == TEXT_DELTA ? txt : NULL, l->h.kind == TEXT_DELTA ? tlen : 0,
@@ -457,7 +492,7 @@ int text_load(TextStore *t, int64_t page, int64_t rev, unsigned slot,
                         equal && l->rev == eq_target ? "Equal target" : "base", l->rev, detail);
         }
         t->stats.decoded++;
-        cache_put(&t->cache, page, l->rev, slot, l->h.depth, txt, tlen);
+        text_cache_put(&t->cache, page, l->rev, slot, l->h.depth, txt, tlen);
     }
     if (equal) {
         if (tlen != want_len || codec_crc32(txt, tlen) != want_crc)
@@ -477,7 +512,7 @@ static int load_copy(TextStore *t, int64_t page, int64_t rev, unsigned slot, Buf
     int rc = text_load(t, page, rev, slot, &p, &n, err);
     if (rc) return rc;
     b->n = 0;
-    if (buf_add(b, p, n)) return text_fail(err, DUMP_NOMEM, page, rev, slot, "out of memory");
+    if (text_buf_add(b, p, n)) return text_fail(err, DUMP_NOMEM, page, rev, slot, "out of memory");
     return DUMP_OK;
 }
 
@@ -513,7 +548,7 @@ static int encode_entry(TextStore *t, int64_t rev, const uint8_t *text, size_t l
             return rc;
     }
     t->wbuf.n = 0;
-    if (buf_add(&t->wbuf, hdr, hlen) || buf_add(&t->wbuf, frame, flen))
+    if (text_buf_add(&t->wbuf, hdr, hlen) || text_buf_add(&t->wbuf, frame, flen))
         return error_set(err, DUMP_NOMEM, "out of memory");
     return DUMP_OK;
 }
@@ -527,6 +562,8 @@ static void tune_defaults(TextTuning *tu)
     tu->min_depth = TEXT_MIN_DEPTH;
     tu->layout = TEXT_LAYOUT_STAIRS;
     tu->similarity = 1;
+    tu->pack_bytes = TEXT_PACK_BYTES;
+    tu->pack_depth = TEXT_PACK_DEPTH;
 }
 
 TextStore *text_new(Store *s, unsigned tree, const TextConfig *cfg)
@@ -562,11 +599,13 @@ void text_free(TextStore *t)
 {
     if (!t) return;
     tw_page_drop(t);
-    cache_clear(&t->cache);
+    text_pend_drop(t, 1);
+    text_cache_clear(&t->cache);
     codec_free(t->codec);
-    buf_free(&t->chain);
-    buf_free(&t->wbuf);
-    buf_free(&t->rbuf);
+    text_buf_free(&t->pchain);
+    text_buf_free(&t->chain);
+    text_buf_free(&t->wbuf);
+    text_buf_free(&t->rbuf);
     free(t->dict);
     free(t);
 }
@@ -574,7 +613,9 @@ void text_free(TextStore *t)
 void text_reset(TextStore *t)
 {
     tw_page_drop(t);
-    cache_clear(&t->cache);
+    text_pend_drop(t, 1);
+    buf_trim(&t->pchain);
+    text_cache_clear(&t->cache);
     buf_trim(&t->chain);
     buf_trim(&t->wbuf);
     buf_trim(&t->rbuf);
@@ -589,6 +630,8 @@ void text_set_tuning(TextStore *t, const TextTuning *tu)
     if (tu) t->tune = *tu;
     else tune_defaults(&t->tune);
     if (t->tune.min_depth < 1) t->tune.min_depth = 1;
+    if (t->tune.pack_depth < 1) t->tune.pack_depth = 1;
+    if (t->tune.pack_depth > TEXT_MAX_DEPTH) t->tune.pack_depth = TEXT_MAX_DEPTH;
     text_reset(t);
     t->cache.cap = t->tune.cache_bytes;
 }
@@ -596,6 +639,7 @@ void text_set_tuning(TextStore *t, const TextTuning *tu)
 static void end_call(TextStore *t)
 {
     buf_trim(&t->chain);
+    buf_trim(&t->pchain);
     buf_trim(&t->wbuf);
     buf_trim(&t->rbuf);
 }
@@ -614,7 +658,7 @@ static int write_equal(TextStore *t, int64_t page, int64_t rev, unsigned slot, i
     put_u32(e + n, crc);
     n += 4;
     text_key(key, page, rev, slot);
-    int rc = entry_write(t, key, e, n);
+    int rc = text_entry_write(t, key, e, n);
     return rc ? text_store_fail(t, err, rc, page, rev, slot) : DUMP_OK;
 }
 
@@ -656,6 +700,7 @@ int text_put(TextStore *t, int64_t page, int64_t rev, unsigned slot,
         return text_fail(err, DUMP_INVALID, page, rev, slot, "%zu bytes exceed the limit of %zu", len, CODEC_MAX_RAW);
     if (slot > 255) return text_fail(err, DUMP_INVALID, page, rev, slot, "slot index over 255");
     if (len && !text) return text_fail(err, DUMP_INVALID, page, rev, slot, "NULL text");
+    if (t->pend_slots && t->pend_page != page && (rc = text_flush(t, err))) goto done;
     if ((rc = tw_page_load(t, page, err))) goto done;
     SlotState *ss = tw_slot_get(t, slot);
     if (!ss) {
@@ -663,6 +708,14 @@ int text_put(TextStore *t, int64_t page, int64_t rev, unsigned slot,
         goto done;
     }
     uint32_t crc = codec_crc32(text, len);
+    /* a replacement or an out-of-order text sees the tree complete */
+    if (rev <= ss->newest && t->pend_slots) {
+        if ((rc = text_flush(t, err))) goto done;
+        if (!(ss = tw_slot_get(t, slot))) {
+            rc = text_fail(err, DUMP_NOMEM, page, rev, slot, "out of memory");
+            goto done;
+        }
+    }
 
     if (rev <= ss->newest) {           /* maybe a replacement */
         Hdr h;
@@ -696,6 +749,12 @@ int text_put(TextStore *t, int64_t page, int64_t rev, unsigned slot,
             Node *tn = tw_win_find(ss, target);
             if (tn) ss->latest = tn;
         }
+        goto done;
+    }
+    if (t->cfg.packed && in_order) {
+        if ((rc = text_pend_add(t, page, rev, slot, text, len, crc, err))) goto done;
+        tw_eq_put(ss, len, crc, rev);
+        ss->newest = rev;
         goto done;
     }
 
@@ -734,7 +793,7 @@ int text_put(TextStore *t, int64_t page, int64_t rev, unsigned slot,
     }
     uint8_t key[TEXT_KEY_LEN];
     text_key(key, page, rev, slot);
-    if ((rc = entry_write(t, key, t->wbuf.p, t->wbuf.n))) {
+    if ((rc = text_entry_write(t, key, t->wbuf.p, t->wbuf.n))) {
         rc = text_store_fail(t, err, rc, page, rev, slot);
         goto fail_sk;
     }
@@ -752,7 +811,7 @@ int text_put(TextStore *t, int64_t page, int64_t rev, unsigned slot,
         } else {
             tw_page_drop(t);      /* rebuilt from the tree on the next put */
         }
-        cache_put(&t->cache, page, rev, slot, kind == TEXT_DELTA ? depth : 0, text, len);
+        text_cache_put(&t->cache, page, rev, slot, kind == TEXT_DELTA ? depth : 0, text, len);
     } else if (tw_eq_find(ss, len, crc) == INT64_MIN) {
         tw_eq_put(ss, len, crc, rev);
     }
@@ -834,7 +893,7 @@ static int find_dependants(TextStore *t, int64_t page, int64_t rev, unsigned slo
             rc = text_fail(err, DUMP_CORRUPT, page, r, slot, "%s", why);
             break;
         }
-        if (h.kind != TEXT_RAW && h.ref == rev &&
+        if ((h.kind == TEXT_DELTA || h.kind == TEXT_EQUAL) && h.ref == rev &&
             dep_add(h.kind == TEXT_EQUAL ? eqs : deltas, r, &h)) {
             rc = text_fail(err, DUMP_NOMEM, page, rev, slot, "out of memory");
             break;
@@ -854,11 +913,11 @@ static int rewrite(TextStore *t, int64_t page, int64_t rev, unsigned slot, int k
     uint8_t hdr[ENTRY_HDR_MAX], key[TEXT_KEY_LEN];
     size_t hl = hdr_put(hdr, kind, depth, rev, ref);
     t->wbuf.n = 0;
-    if (buf_add(&t->wbuf, hdr, hl) || buf_add(&t->wbuf, frame, n))
+    if (text_buf_add(&t->wbuf, hdr, hl) || text_buf_add(&t->wbuf, frame, n))
         return text_fail(err, DUMP_NOMEM, page, rev, slot, "out of memory");
     text_key(key, page, rev, slot);
-    int rc = entry_delete(t, key);
-    if (rc == DUMP_OK) rc = entry_write(t, key, t->wbuf.p, t->wbuf.n);
+    int rc = text_entry_delete(t, key);
+    if (rc == DUMP_OK) rc = text_entry_write(t, key, t->wbuf.p, t->wbuf.n);
     return rc ? text_store_fail(t, err, rc, page, rev, slot) : DUMP_OK;
 }
 
@@ -869,7 +928,7 @@ static int read_entry(TextStore *t, int64_t page, int64_t rev, unsigned slot, Hd
     const char *why = "damaged";
     text_key(key, page, rev, slot);
     t->rbuf.n = 0;
-    int rc = entry_read(t, key, &t->rbuf, &why);
+    int rc = text_entry_read(t, key, &t->rbuf, &why);
     if (rc == DUMP_NOTFOUND) return rc;
     if (rc == DUMP_CORRUPT) return text_fail(err, rc, page, rev, slot, "%s", why);
     if (rc == DUMP_NOMEM) return text_fail(err, rc, page, rev, slot, "out of memory");
@@ -886,7 +945,8 @@ static int reencode(TextStore *t, int64_t page, unsigned slot, const Hdr *x, con
     Buf dt = { 0 }, bt = { 0 };
     int64_t base = x->kind == TEXT_DELTA ? x->ref : INT64_MIN;
     int rc = DUMP_OK;
-    if (base != INT64_MIN) rc = load_copy(t, page, base, slot, &bt, err);
+    if (base != INT64_MIN && (rc = load_copy(t, page, base, slot, &bt, err)) == DUMP_NOTFOUND)
+        rc = text_fail(err, DUMP_CORRUPT, page, base, slot, "missing, yet the base of a deleted text");
     for (size_t i = 0; i < deltas->n && rc == DUMP_OK; i++) {
         const Dep *d = &deltas->d[i];
         if (e1 != INT64_MIN && d->rev > e1) continue;
@@ -900,7 +960,7 @@ static int reencode(TextStore *t, int64_t page, unsigned slot, const Hdr *x, con
         }
         uint8_t key[TEXT_KEY_LEN];
         text_key(key, page, d->rev, slot);
-        if ((rc = entry_delete(t, key)) || (rc = entry_write(t, key, t->wbuf.p, t->wbuf.n))) {
+        if ((rc = text_entry_delete(t, key)) || (rc = text_entry_write(t, key, t->wbuf.p, t->wbuf.n))) {
             rc = text_store_fail(t, err, rc, page, d->rev, slot);
             break;
         }
@@ -912,8 +972,8 @@ static int reencode(TextStore *t, int64_t page, unsigned slot, const Hdr *x, con
             dt = tmp;
         }
     }
-    buf_free(&dt);
-    buf_free(&bt);
+    text_buf_free(&dt);
+    text_buf_free(&bt);
     return rc;
 }
 
@@ -926,6 +986,12 @@ static int do_delete(TextStore *t, int64_t page, int64_t rev, unsigned slot, Err
     tw_page_drop(t);
     if (rc == DUMP_NOTFOUND) return text_fail(err, rc, page, rev, slot, "no such text");
     if (rc) return rc;
+    if (x.kind == TEXT_PACK || x.kind == TEXT_PACKED) {
+        rc = text_pack_delete(t, page, rev, slot, &x, err);
+        text_cache_clear(&t->cache);
+        tw_page_drop(t);
+        return rc;
+    }
     if (x.kind != TEXT_EQUAL && (rc = find_dependants(t, page, rev, slot, &eqs, &deltas, err))) goto out;
     int64_t e1 = eqs.n ? eqs.d[0].rev : INT64_MIN;
     /* Decode what needs it while X is still there. */
@@ -935,7 +1001,7 @@ static int do_delete(TextStore *t, int64_t page, int64_t rev, unsigned slot, Err
         Buf frame = t->rbuf;
         t->rbuf = (Buf){ 0 };
         rc = rewrite(t, page, e1, slot, x.kind, x.depth, x.ref, frame.p + x.body, frame.n - x.body, err);
-        buf_free(&frame);
+        text_buf_free(&frame);
         if (rc) goto out;
         for (size_t i = 1; i < eqs.n && rc == DUMP_OK; i++) {
             uint8_t e[VARINT_MAX + 4];
@@ -951,12 +1017,12 @@ static int do_delete(TextStore *t, int64_t page, int64_t rev, unsigned slot, Err
             t->rbuf = (Buf){ 0 };
             rc = rewrite(t, page, d->rev, slot, TEXT_DELTA, x.depth, e1, frame.p + x.body,
                          frame.n - x.body, err);
-            buf_free(&frame);
+            text_buf_free(&frame);
         }
         if (rc) goto out;
     }
     text_key(key, page, rev, slot);
-    if ((rc = entry_delete(t, key))) rc = text_store_fail(t, err, rc, page, rev, slot);
+    if ((rc = text_entry_delete(t, key))) rc = text_store_fail(t, err, rc, page, rev, slot);
 out:
     cache_drop(&t->cache, page, rev, slot);
     tw_page_drop(t);
@@ -968,7 +1034,8 @@ out:
 int text_delete(TextStore *t, int64_t page, int64_t rev, unsigned slot, ErrorInfo *err)
 {
     if (slot > 255) return text_fail(err, DUMP_NOTFOUND, page, rev, slot, "no such text");
-    int rc = do_delete(t, page, rev, slot, err);
+    int rc = text_flush(t, err);
+    if (rc == DUMP_OK) rc = do_delete(t, page, rev, slot, err);
     end_call(t);
     return rc;
 }
@@ -977,8 +1044,9 @@ int text_delete_page(TextStore *t, int64_t page, ErrorInfo *err)
 {
     StoreCursor *c;
     uint8_t start[TEXT_KEY_LEN];
-    int rc = store_cursor_open(t->s, t->tree, &c);
-    if (rc) return text_store_fail(t, err, rc, page, 0, 0);
+    int rc = text_flush(t, err);
+    if (rc) return rc;
+    if ((rc = store_cursor_open(t->s, t->tree, &c))) return text_store_fail(t, err, rc, page, 0, 0);
     text_key(start, page, INT64_MIN, 0);
     for (;;) {
         const uint8_t *k;
@@ -992,13 +1060,13 @@ int text_delete_page(TextStore *t, int64_t page, ErrorInfo *err)
             break;
         }
         memcpy(key, k, TEXT_KEY_LEN);
-        if ((rc = entry_delete(t, key))) break;
+        if ((rc = text_entry_delete(t, key))) break;
     }
     store_cursor_close(c);
     if (rc == DUMP_NOTFOUND) rc = DUMP_OK;
     else if (rc != DUMP_OK && rc != DUMP_CORRUPT) rc = text_store_fail(t, err, rc, page, 0, 0);
     tw_page_drop(t);
-    cache_clear(&t->cache);
+    text_cache_clear(&t->cache);
     end_call(t);
     return rc;
 }
@@ -1075,8 +1143,13 @@ int text_check_page(TextStore *t, int64_t page, uint64_t *count, uint64_t *bytes
 {
     StoreCursor *c;
     uint8_t key[TEXT_KEY_LEN];
-    int rc = store_cursor_open(t->s, t->tree, &c);
-    if (rc) return text_store_fail(t, err, rc, page, 0, 0);
+    /* per slot, the pack being walked: its members follow its holder, and
+     * no member of another pack comes between them */
+    struct { int64_t hold; uint64_t want, seen; } pk[256];
+    for (int i = 0; i < 256; i++) pk[i].hold = INT64_MIN;
+    int rc = text_flush(t, err);
+    if (rc) return rc;
+    if ((rc = store_cursor_open(t->s, t->tree, &c))) return text_store_fail(t, err, rc, page, 0, 0);
     text_key(key, page, INT64_MIN, 0);
     int failed = 0;      /* rc already carries a message */
     for (rc = store_cursor_seek_bytes(c, key, TEXT_KEY_LEN, STORE_SEEK_GE); rc == DUMP_OK;
@@ -1091,6 +1164,30 @@ int text_check_page(TextStore *t, int64_t page, uint64_t *count, uint64_t *bytes
             break;
         }
         memcpy(key, k, TEXT_KEY_LEN);
+        Hdr h;
+        int64_t r = text_key_rev(key);
+        unsigned sl = key[16];
+        const char *why = text_hdr_parse(v, vl, r, &h);
+        if (why) {
+            rc = text_fail(err, DUMP_CORRUPT, page, r, sl, "%s", why);
+            break;
+        }
+        if (h.kind == TEXT_PACK) {
+            if (pk[sl].hold != INT64_MIN && pk[sl].seen != pk[sl].want) {
+                rc = text_fail(err, DUMP_CORRUPT, page, pk[sl].hold, sl, "pack of %" PRIu64 " texts has %" PRIu64,
+                               pk[sl].want, pk[sl].seen);
+                break;
+            }
+            pk[sl].hold = r;
+            pk[sl].want = h.members;
+            pk[sl].seen = 1;
+        } else if (h.kind == TEXT_PACKED) {
+            if (h.ref != pk[sl].hold || pk[sl].seen >= pk[sl].want) {
+                rc = text_fail(err, DUMP_CORRUPT, page, r, sl, "member of pack rev %" PRId64 " out of place", h.ref);
+                break;
+            }
+            pk[sl].seen++;
+        }
         /* The cursor re-finds its place by key after the reads below. */
         if ((rc = check_pieces(t, key, vl, err))) break;
         const uint8_t *p;
@@ -1104,6 +1201,10 @@ int text_check_page(TextStore *t, int64_t page, uint64_t *count, uint64_t *bytes
     store_cursor_close(c);
     if (rc == DUMP_NOTFOUND) rc = DUMP_OK;
     else if (rc != DUMP_OK && !failed) rc = text_store_fail(t, err, rc, page, 0, 0);
+    for (int i = 0; i < 256 && rc == DUMP_OK; i++)
+        if (pk[i].hold != INT64_MIN && pk[i].seen != pk[i].want)
+            rc = text_fail(err, DUMP_CORRUPT, page, pk[i].hold, (unsigned)i, "pack of %" PRIu64 " texts has %" PRIu64,
+                           pk[i].want, pk[i].seen);
     if (rc == DUMP_OK) rc = check_orphans(t, page, err);
     end_call(t);
     return rc;

@@ -43,6 +43,15 @@
  * Texts must be put in ascending rev-id order per (page, slot) to get
  * deltas; a text put below a page's newest one is stored Raw or Equal
  * (still correct, only larger).
+ *
+ * Packed layout (TextConfig.packed; dump_text_pack.c): text_put buffers the
+ * in-order texts of one page and writes them as packs (one codec frame
+ * holding consecutive texts of a page and slot, up to TextTuning.pack_bytes
+ * of raw text; its prefix the previous pack's last text, every pack_depth-th
+ * pack without prefix and with the dictionary instead). Equals still apply.
+ * Buffered texts are written by text_flush, by a put to another page, and
+ * before any other call that changes or checks the tree; text_get serves
+ * them from the buffer; text_reset drops them.
  */
 #ifndef INCRDUMP_DUMP_TEXT_H
 #define INCRDUMP_DUMP_TEXT_H
@@ -56,6 +65,8 @@
 #define TEXT_RAW   0
 #define TEXT_DELTA 1
 #define TEXT_EQUAL 2
+#define TEXT_PACK  3      /* holder (first member) of a pack: several texts in one frame */
+#define TEXT_PACKED 4     /* a later member of a pack: holder distance, offset, length, CRC */
 
 #define TEXT_KEY_LEN 17      /* BE64 page id ^ sign | BE64 rev id ^ sign | u8 slot */
 #define TEXT_CANDIDATES 8
@@ -75,6 +86,7 @@ typedef struct TextConfig {
     const uint8_t *dict; size_t dict_len;   /* copied; may be empty */
     unsigned piece_tree;  /* STORE_KEY_BYTES tree for the pieces of long
                              entries; 0 = none (long entries in one value) */
+    int packed;        /* 1: in-order texts are written in packs (above) */
 } TextConfig;
 
 /* Knobs of the writer and the cache (benchmarks, tests); text_new sets the
@@ -89,6 +101,10 @@ typedef struct TextTuning {
     int min_depth;
     int layout;           /* TEXT_LAYOUT_* */
     int similarity;       /* 0: always the structural base */
+    size_t pack_bytes;    /* packed layout: raw bytes of a pack at most (a
+                             longer text is a pack of its own) */
+    int pack_depth;       /* packed layout: a read decodes at most this many
+                             packs (every pack_depth-th has no prefix), >= 1 */
 } TextTuning;
 
 typedef struct TextStats {
@@ -99,6 +115,7 @@ typedef struct TextStats {
                                         that needed a base) */
     uint64_t similar_tries, similar_wins;   /* second encodings against a
                                         similar text, and those kept */
+    uint64_t packs, packed;          /* packs written, texts written in them */
 } TextStats;
 
 /* A text store over tree `tree` (a STORE_KEY_BYTES tree) of s. NULL when
@@ -110,7 +127,8 @@ void text_free(TextStore *t);
  * when the snapshot changed under it). */
 void text_reset(TextStore *t);
 const TextStats *text_stats(const TextStore *t);
-/* Current knobs, and replace them (also empties the cache). */
+/* Current knobs, and replace them (also empties the cache and drops
+ * buffered texts, as text_reset). */
 void text_get_tuning(const TextStore *t, TextTuning *out);
 void text_set_tuning(TextStore *t, const TextTuning *tu);
 
@@ -129,6 +147,10 @@ int text_put(TextStore *t, int64_t page, int64_t rev, unsigned slot,
  * the next call on t. */
 int text_get(TextStore *t, int64_t page, int64_t rev, unsigned slot,
              const uint8_t **text, size_t *len, ErrorInfo *err);
+/* Write the texts text_put buffered (packed layout); DUMP_OK when none.
+ * In the write transaction they were put in; a failure leaves part of them
+ * written (abort the transaction). */
+int text_flush(TextStore *t, ErrorInfo *err);
 /* Delete one text; texts that are Deltas against it or Equal to it are
  * re-encoded (against its base, or Raw; the first Equal dependant takes over
  * its frame). DUMP_NOTFOUND if absent. */

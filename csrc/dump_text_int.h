@@ -4,9 +4,10 @@
  * each half offers the other.
  *
  * Dump layer (8), internal: included only by dump_text.c (entries, pieces,
- * chains, reading, writing, deleting, checking) and dump_text_writer.c
+ * chains, reading, writing, deleting, checking), dump_text_writer.c
  * (what a new text is stored against: sketches, per-page state, rebuilding
- * it from the tree, the staircase and similarity choice).
+ * it from the tree, the staircase and similarity choice) and
+ * dump_text_pack.c (the packed layout: buffering, packs, their deletes).
  */
 #ifndef INCRDUMP_DUMP_TEXT_INT_H
 #define INCRDUMP_DUMP_TEXT_INT_H
@@ -89,6 +90,10 @@ typedef struct SlotState {
     Node *latest;                   /* node holding the newest text (in win) */
     EqEnt *eq;
     size_t eqcap, eqn;
+    int64_t pk_last;                /* last text written in a pack; INT64_MIN: none */
+    unsigned pk_depth;              /* the depth of its pack */
+    int64_t pk_hold;                /* while scanning: the last Pack holder */
+    unsigned pk_hold_depth;
 } SlotState;
 
 typedef struct PageState {
@@ -110,8 +115,23 @@ typedef struct Hdr {
     int64_t ref;           /* Delta: base rev; Equal: target rev */
     uint64_t len;          /* length and CRC-32 of the text */
     uint32_t crc;
-    size_t body;           /* Raw, Delta: offset of the codec frame */
+    size_t body;           /* Raw, Delta, Pack: offset of the codec frame */
+    uint64_t off;          /* Packed: offset of the text in its pack */
+    uint64_t members;      /* Pack: number of texts in the pack */
 } Hdr;
+
+/* Texts of one slot buffered by text_put in the packed layout. */
+typedef struct PendEnt {
+    int64_t rev;
+    size_t off, len;
+    uint32_t crc;
+} PendEnt;
+
+typedef struct Pend {
+    Buf data;               /* the texts, concatenated */
+    PendEnt *e;
+    size_t n, cap;
+} Pend;
 
 struct TextStore {
     Store *s;
@@ -128,7 +148,14 @@ struct TextStore {
     Buf wbuf;                /* entry being written */
     Buf rbuf;                /* entry read for a rewrite */
     int skip_cache_once;     /* text_check_page: decode the text itself */
+    Buf pchain;              /* pack entries of the chain being decoded */
+    Pend *pend[256];         /* packed layout: buffered texts per slot */
+    int64_t pend_page;
+    unsigned pend_slots;     /* slots with buffered texts */
 };
+
+/* Cache keys of decoded pack raws: (page, holder rev, slot + PACK_CACHE_SLOT). */
+#define PACK_CACHE_SLOT 256u
 
 /* ---- dump_text.c ---- */
 
@@ -148,6 +175,41 @@ int text_fail(ErrorInfo *err, int code, int64_t page, int64_t rev, unsigned slot
 int text_store_fail(TextStore *t, ErrorInfo *err, int rc, int64_t page, int64_t rev, unsigned slot);
 int64_t text_key_page(const uint8_t *k);
 int64_t text_key_rev(const uint8_t *k);
+int text_buf_add(Buf *b, const uint8_t *p, size_t n);
+void text_buf_free(Buf *b);
+/* Entries with their pieces (docs/format.md "Keys and pieces"). read
+ * appends to b (DUMP_NOTFOUND if absent; DUMP_CORRUPT with *why); write
+ * stores p[0..n) (the key must be free of pieces: delete first); delete
+ * removes entry and pieces (DUMP_NOTFOUND if absent). */
+int text_entry_read(TextStore *t, const uint8_t key[TEXT_KEY_LEN], Buf *b, const char **why);
+int text_entry_write(TextStore *t, const uint8_t key[TEXT_KEY_LEN], const uint8_t *p, size_t n);
+int text_entry_delete(TextStore *t, const uint8_t key[TEXT_KEY_LEN]);
+CEnt *text_cache_find(Cache *c, int64_t page, int64_t rev, unsigned slot);
+void text_cache_put(Cache *c, int64_t page, int64_t rev, unsigned slot, unsigned depth,
+                    const uint8_t *p, size_t n);
+void text_cache_clear(Cache *c);
+
+/* ---- dump_text_pack.c ---- */
+
+/* Parse the fields of a Pack or Packed entry after its kind byte. */
+const char *text_pack_hdr_parse(const uint8_t *p, size_t n, int64_t rev, Hdr *h);
+/* The text of the Pack/Packed entry h of (page, rev, slot), decoded through
+ * its chain of packs and verified; asked: the rev named in messages. skip:
+ * decode its own pack from the frame, not the cache. Borrowed. */
+int text_pack_text(TextStore *t, int64_t page, int64_t rev, unsigned slot, const Hdr *h, int skip,
+                   int64_t asked, const uint8_t **out, size_t *outlen, ErrorInfo *err);
+/* A buffered text of (page, rev, slot): 1 and its bytes, or 0. */
+int text_pend_find(const TextStore *t, int64_t page, int64_t rev, unsigned slot,
+                   const uint8_t **p, size_t *n);
+/* Buffer an in-order text (writing the slot's pack first when it is full). */
+int text_pend_add(TextStore *t, int64_t page, int64_t rev, unsigned slot, const uint8_t *text,
+                  size_t len, uint32_t crc, ErrorInfo *err);
+/* Drop (free) every buffered text. */
+void text_pend_drop(TextStore *t, int free_all);
+/* Delete the Pack/Packed text x of (page, rev, slot): its pack is written
+ * again without it, packs using it as prefix are re-encoded, Equals to it
+ * move to a Raw copy. */
+int text_pack_delete(TextStore *t, int64_t page, int64_t rev, unsigned slot, const Hdr *x, ErrorInfo *err);
 
 /* ---- dump_text_writer.c ---- */
 

@@ -132,6 +132,7 @@ SlotState *tw_slot_get(TextStore *t, unsigned slot)
     SlotState *ss = t->ps.slot[slot];
     if (!ss && (ss = calloc(1, sizeof *ss))) {
         ss->newest = INT64_MIN;
+        ss->pk_last = ss->pk_hold = INT64_MIN;
         t->ps.slot[slot] = ss;
     }
     return ss;
@@ -266,6 +267,12 @@ static int rebuild_latest(TextStore *t, int64_t page, unsigned slot, const Ring 
                 return text_fail(err, DUMP_CORRUPT, page, cur, slot, "base of a later text is missing");
             if (rc) return rc;
             if (h.kind == TEXT_EQUAL) return text_fail(err, DUMP_CORRUPT, page, cur, slot, "base is an Equal");
+            if (h.kind == TEXT_PACK || h.kind == TEXT_PACKED) {
+                /* the newest text is packed: chain on the newest Raw/Delta */
+                if (n > 0) return text_fail(err, DUMP_CORRUPT, page, cur, slot, "base is a packed text");
+                cur = r->m[(r->next + RING - 1) % RING].rev;
+                continue;
+            }
             m = (Meta){ cur, h.ref, h.len, h.crc, h.depth, 0 };
         }
         if (n == 0) crc = m.crc;
@@ -325,6 +332,20 @@ int tw_page_load(TextStore *t, int64_t page, ErrorInfo *err)
         }
         Ring *r = rings[slot];
         ss->newest = rev;
+        if (h.kind == TEXT_PACK || h.kind == TEXT_PACKED) {
+            /* not a base for Deltas; the prefix of the next pack */
+            tw_eq_put(ss, h.len, h.crc, rev);
+            if (h.kind == TEXT_PACK) {
+                ss->pk_hold = rev;
+                ss->pk_hold_depth = h.depth;
+            }
+            if (h.ref == ss->pk_hold || h.kind == TEXT_PACK) {
+                ss->pk_last = rev;
+                ss->pk_depth = ss->pk_hold_depth;
+            }
+            r->newest_content = rev;
+            continue;
+        }
         if (h.kind == TEXT_EQUAL) {
             r->newest_content = h.ref;
             continue;

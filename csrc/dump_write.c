@@ -67,6 +67,9 @@ int dump_set_dictionary(Dump *d, const uint8_t *dict, size_t len)
     if (len > DUMP_MAX_DICT)
         return error_set(&d->err, DUMP_INVALID, "dictionary of %zu bytes: the limit is %zu", len, DUMP_MAX_DICT);
     if (len && !dict) return error_set(&d->err, DUMP_INVALID, "dictionary: NULL bytes");
+    ErrorInfo sub;
+    error_clear(&sub);
+    if ((rc = text_flush(d->text, &sub))) return BROKEN(dump_fail_sub(d, rc, &sub, "dictionary"));
     int type;
     uint64_t texts;
     if ((rc = store_tree_stat(d->s, T_TEXT, &type, &texts))) return dump_fail_store(d, rc, "dictionary");

@@ -249,6 +249,9 @@ typedef struct DumpConfig {
     int level;          /* compression level; 0 = the dump's default (zstd 9,
                            xz 6); zstd 1..22, xz 0..9 */
     int max_depth;      /* longest delta chain, 1..255; 0 = 16; 1 = no deltas */
+    int packed;         /* 1: a page's consecutive texts are stored in packs
+                           (read-mostly dumps, as compact writes them); 0 = one
+                           entry per text */
 } DumpConfig;
 
 typedef struct DumpInfo {

@@ -496,7 +496,7 @@ class DumpHandle:
 
     def __init__(self, path, flags=0, config=None):
         """Open path with DUMP_WRITE/DUMP_CREATE flags; config is a dict of
-        DumpConfig fields (kind, articles, codec, level, max_depth), used only
+        DumpConfig fields (kind, articles, codec, level, max_depth, packed), used only
         when the file is created."""
         out = ffi.new("Dump **")
         bpath = path.encode() if isinstance(path, str) else bytes(path)
@@ -551,7 +551,7 @@ class DumpHandle:
         c = i.config
         return {
             "kind": c.kind, "articles": c.articles, "codec": c.codec, "level": c.level,
-            "max_depth": c.max_depth, "generation": i.generation,
+            "max_depth": c.max_depth, "packed": c.packed, "generation": i.generation,
             "uuid": bytes(_buffer(i.uuid, 16)), "pages": i.pages, "revisions": i.revisions,
             "texts": i.texts, "file_size": i.file_size, "dictionary_len": i.dictionary_len,
         }

@@ -209,7 +209,8 @@ def cmd_compact(args):
     from .load import compact
 
     stats = compact(args.src, args.dst, codec=args.codec, level=args.level,
-                    dictionary=not args.no_dictionary, progress=_progress_printer("compact"),
+                    dictionary=not args.no_dictionary, packed=not args.no_packed,
+                    progress=_progress_printer("compact"),
                     overwrite=args.force)
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -291,6 +292,8 @@ def _setup_compact(p):
                    help="compression level (default: the codec's highest: xz 9, zstd 19)")
     p.add_argument("--no-dictionary", action="store_true",
                    help="with zstd: do not train a dictionary on the first revisions")
+    p.add_argument("--no-packed", action="store_true",
+                   help="one entry per text (as import writes) instead of packs of a page's texts")
     p.add_argument("--force", action="store_true", help="replace DST if it exists")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
 

@@ -92,8 +92,10 @@ class Dump:
     is missing (an existing dump is opened, never truncated). The creation
     options -- ``kind`` ("history", "current" or "stub"), ``articles``
     (only article namespaces), ``codec`` ("zstd" or "xz"), ``level`` (None:
-    the codec's default) and ``max_depth`` (longest delta chain, default
-    16) -- are fixed when the file is created; given for an existing file,
+    the codec's default), ``max_depth`` (longest delta chain, default
+    16) and ``packed`` (store a page's consecutive texts in shared frames,
+    the read-mostly layout :func:`incrdump.compact` writes) -- are fixed
+    when the file is created; given for an existing file,
     kind, articles and codec must match it (InvalidArgumentError).
     ``cache_size`` sets the node cache in bytes.
 
@@ -102,7 +104,7 @@ class Dump:
     """
 
     def __init__(self, path, mode="r", *, kind=None, articles=None, codec=None, level=None,
-                 max_depth=None, cache_size=None):
+                 max_depth=None, cache_size=None, packed=None):
         self._dh = None
         self._lock = threading.RLock()
         self._txn = None
@@ -119,7 +121,7 @@ class Dump:
             flags = L.DUMP_WRITE | L.DUMP_CREATE
             config = {"kind": KINDS[kind or "history"], "articles": int(bool(articles)),
                       "codec": CODECS[codec or "zstd"], "level": level or 0,
-                      "max_depth": max_depth or 0}
+                      "max_depth": max_depth or 0, "packed": int(bool(packed))}
         dh = L.DumpHandle(self.path, flags, config)
         try:
             if cache_size:
@@ -177,7 +179,7 @@ class Dump:
 
     def info(self):
         """The dump at a glance: kind, articles, codec, level, max_depth,
-        pages, revisions, texts, dictionary_bytes, the site's name, and the
+        packed, pages, revisions, texts, dictionary_bytes, the site's name, and the
         file's identity (uuid, generation, format, blocks, file_size)."""
         with self._lock:
             dh = self._handle()
@@ -187,7 +189,8 @@ class Dump:
         return {
             "path": self.path, "kind": _KIND_NAME.get(i["kind"], i["kind"]),
             "articles": bool(i["articles"]), "codec": _CODEC_NAME.get(i["codec"], i["codec"]),
-            "level": i["level"], "max_depth": i["max_depth"], "pages": i["pages"],
+            "level": i["level"], "max_depth": i["max_depth"], "packed": bool(i["packed"]),
+            "pages": i["pages"],
             "revisions": i["revisions"], "texts": i["texts"],
             "dictionary_bytes": i["dictionary_len"],
             "sitename": _dec(site.sitename) if site else None,

@@ -205,7 +205,7 @@ def _train_dictionary(dh, sample_bytes, dict_size):
 
 
 def compact(src, dst, *, codec="zstd", level=None, max_depth=None, dictionary=True,
-            dict_size=None, progress=None, overwrite=False, batch_bytes=BATCH_BYTES,
+            dict_size=None, packed=True, progress=None, overwrite=False, batch_bytes=BATCH_BYTES,
             batch_pages=BATCH_PAGES):
     """Rewrite the dump ``src`` into a new dump ``dst`` with the strongest
     encoding: pages in id order, each page's revisions together in id
@@ -215,7 +215,9 @@ def compact(src, dst, *, codec="zstd", level=None, max_depth=None, dictionary=Tr
     xz 9: 12.8 MB) and decodes faster. With zstd, a dictionary trained on the first
     revisions (``zstandard.train_dictionary``; ``dict_size`` bytes, default
     about 1% of the sample) is stored before any text, unless
-    ``dictionary`` is False. Kind, articles and (unless given) max_depth
+    ``dictionary`` is False. ``packed`` (default) stores each page's
+    consecutive texts in shared frames (packs, docs/format.md "Text
+    storage"): smaller, for dumps that are read far more than updated. Kind, articles and (unless given) max_depth
     are the source's. Records are copied as they are (fidelity details
     included). Returns a dict: pages, revisions, texts, size_before,
     size_after, dictionary_bytes, seconds.
@@ -233,7 +235,7 @@ def compact(src, dst, *, codec="zstd", level=None, max_depth=None, dictionary=Tr
                  "size_before": os.path.getsize(source.path)}
         try:
             with Dump(out.tmp, "w", kind=source.kind, articles=source.articles, codec=codec,
-                      level=level, max_depth=max_depth) as target:
+                      level=level, max_depth=max_depth, packed=packed) as target:
                 with source._lock, target._lock:
                     _copy(source._handle(), target, codec, dictionary, dict_size, stats,
                           progress, batch_bytes, batch_pages, started)

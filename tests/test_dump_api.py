@@ -635,6 +635,72 @@ def test_compact_keeps_every_record(loaded, tmp_path, codec):
         assert dump.check()["revisions"] == info["revisions"]
 
 
+def _all_texts(path):
+    with incrdump.open(path) as dump:
+        return [(page.id, rev.id, tuple((role, slot.text) for role, slot in rev.slots.items()))
+                for page in dump for rev in page]
+
+
+@pytest.mark.parametrize("name", ["aawiki-20260101-pages-meta-history.xml.7z", CRAFTED.name])
+def test_compact_packed_reads_back_identically(loaded, tmp_path, name):
+    src = loaded(name)
+    packed, plain = tmp_path / "p.idump", tmp_path / "u.idump"
+    incrdump.compact(src, packed, level=3, batch_pages=7)  # packed is the default
+    incrdump.compact(src, plain, level=3, packed=False)
+    want = _all_texts(src)
+    assert _all_texts(packed) == want and _all_texts(plain) == want
+    compare_with_xml(str(packed), source(name))
+    with incrdump.open(packed) as dump, incrdump.open(plain) as other:
+        assert dump.info()["packed"] and not other.info()["packed"]
+        assert dump.check()["revisions"] == len(want)
+        for _, rev_id, slots in random.Random(5).sample(want, min(50, len(want))):
+            rev = dump.revision(rev_id)  # random access, in any order
+            assert tuple((r, s.text) for r, s in rev.slots.items()) == slots
+
+
+def test_packed_dump_later_writes(tmp_path):
+    """A packed dump updated in place: its own writes visible before the
+    commit (still buffered), an abort drops them, deletes and replacements
+    of packed texts re-encode what depends on them, appends after packs."""
+    path = tmp_path / "w.idump"
+    rnd = random.Random(7)
+    words = ["alpha", "beta", "gamma", "delta", "PEP", "syntax", "\u00e9t\u00e9", "\u65e5\u672c"]
+    model = {}
+    with incrdump.open(path, "w", packed=True, level=3) as dump:
+        with dump.transaction() as txn:
+            for page in (1, 2):
+                txn.put_page(id=page, title=f"P{page}")
+                text = " ".join(rnd.choice(words) for _ in range(3000))
+                for i in range(60):
+                    rev = page * 1000 + i
+                    if i % 9 == 8:
+                        text = model[rnd.choice([r for r in model if r // 1000 == page])]  # revert
+                    else:
+                        cut = rnd.randrange(len(text))
+                        text = text[:cut] + rnd.choice(words) + " " + text[cut + rnd.randrange(40):]
+                    txn.put_revision(id=rev, page_id=page, timestamp=ts(1), text=text)
+                    model[rev] = text
+                    assert dump.revision(rev).text == text  # buffered, yet readable
+        assert dump.info()["packed"]
+        with pytest.raises(RuntimeError):
+            with dump.transaction() as txn:
+                txn.put_revision(id=1100, page_id=1, timestamp=ts(2), text="dropped")
+                raise RuntimeError("abort")
+        assert dump.get_revision(1100) is None
+        with dump.transaction() as txn:
+            for rev in rnd.sample(sorted(model), 25):
+                txn.delete_revision(rev)
+                del model[rev]
+            txn.put_revision(id=1030, page_id=1, timestamp=ts(3), text="replaced")
+            model[1030] = "replaced"
+            txn.put_revision(id=1200, page_id=1, timestamp=ts(3), text=model[1010] if 1010 in model else "x")
+            model[1200] = model[1010] if 1010 in model else "x"
+        assert dump.check()["revisions"] == len(model)
+    with incrdump.open(path) as dump:
+        for rev, text in model.items():
+            assert dump.revision(rev).text == text
+
+
 # ---- flat memory ------------------------------------------------------------------------------
 
 

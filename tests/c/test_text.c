@@ -201,7 +201,7 @@ static void fix_open(Fix *f, const char *name, int codec, int max_depth)
         fprintf(stderr, "store: %s\n", store_errmsg(f->s));
         exit(2);
     }
-    f->cfg = (TextConfig){ codec, codec == DUMP_CODEC_XZ ? 3 : 3, max_depth, NULL, 0, PT };
+    f->cfg = (TextConfig){ codec, codec == DUMP_CODEC_XZ ? 3 : 3, max_depth, NULL, 0, PT, 0 };
     f->t = text_new(f->s, TT, &f->cfg);
     if (!f->t) exit(2);
 }
@@ -1135,6 +1135,374 @@ static void test_invalid(void)
     fix_close(&f);
 }
 
+
+/* ---- packed layout ------------------------------------------------------------------ */
+
+static void fix_packed(Fix *f, const char *name, size_t pack_bytes, int pack_depth)
+{
+    fix_open(f, name, pack_depth == 4 ? DUMP_CODEC_XZ : DUMP_CODEC_ZSTD, 16);   /* xz too */
+    f->cfg.packed = 1;
+    TextTuning tu;
+    text_get_tuning(f->t, &tu);
+    text_free(f->t);
+    f->t = text_new(f->s, TT, &f->cfg);
+    tu.pack_bytes = pack_bytes;
+    tu.pack_depth = pack_depth;
+    text_set_tuning(f->t, &tu);
+}
+
+/* A Pack or Packed entry parsed here: kind, pack depth, reference (the
+ * prefix of a Pack with depth > 0, the holder of a Packed). */
+static int read_pent(Store *s, int64_t page, int64_t rev, unsigned slot, Ent *e, uint64_t *members)
+{
+    uint8_t key[TEXT_KEY_LEN];
+    const uint8_t *v;
+    size_t n;
+    uint64_t x;
+    text_key(key, page, rev, slot);
+    int rc = store_get_bytes(s, TT, key, TEXT_KEY_LEN, &v, &n);
+    if (rc) return rc;
+    const uint8_t *q = v + 1, *end = v + n;
+    memset(e, 0, sizeof *e);
+    e->kind = v[0];
+    e->vlen = n;
+    *members = 0;
+    if (e->kind == TEXT_PACK) {
+        q += varint_get(q, end, &x);
+        e->depth = (unsigned)x;
+    }
+    if (e->kind == TEXT_PACKED || (e->kind == TEXT_PACK && e->depth > 0) || e->kind == TEXT_EQUAL) {
+        q += varint_get(q, end, &x);
+        e->ref = rev - (int64_t)x;
+    }
+    if (e->kind == TEXT_PACK) varint_get(q, end, members);
+    return DUMP_OK;
+}
+
+/* The packs of page/slot obey their rules: members name an earlier Pack
+ * holding exactly that many; prefixes are earlier packed texts of a
+ * shallower pack; depths stay below pack_depth. Counts kinds 0..4. */
+static void check_packs(Fix *f, Model *m, int64_t page, unsigned slot, int pack_depth, unsigned kinds[5])
+{
+    memset(kinds, 0, 5 * sizeof *kinds);
+    for (size_t i = 0; i < m->n; i++) {
+        const MEnt *me = &m->e[i];
+        if (!me->present || me->page != page || me->slot != slot) continue;
+        Ent e, h;
+        uint64_t members, hm;
+        CHECK_RC(read_pent(f->s, page, me->rev, slot, &e, &members), DUMP_OK);
+        if (e.kind > 4) {
+            CHECK(!"unknown kind");
+            continue;
+        }
+        kinds[e.kind]++;
+        if (e.kind == TEXT_PACK) {
+            CHECK(e.depth < (unsigned)pack_depth);
+            unsigned want = 0;
+            for (size_t j = 0; j < m->n; j++) {
+                Ent o;
+                uint64_t om;
+                if (m->e[j].present && m->e[j].page == page && m->e[j].slot == slot &&
+                    read_pent(f->s, page, m->e[j].rev, slot, &o, &om) == DUMP_OK && o.kind == TEXT_PACKED &&
+                    o.ref == me->rev)
+                    want++;
+            }
+            CHECK(members == want + 1);
+            if (e.depth > 0) {
+                CHECK(e.ref < me->rev);
+                REQUIRE(read_pent(f->s, page, e.ref, slot, &h, &hm) == DUMP_OK);
+                CHECK(h.kind == TEXT_PACK || h.kind == TEXT_PACKED);
+                if (h.kind == TEXT_PACKED) REQUIRE(read_pent(f->s, page, h.ref, slot, &h, &hm) == DUMP_OK);
+                CHECK(h.kind == TEXT_PACK && h.depth < e.depth);
+            }
+        } else if (e.kind == TEXT_PACKED) {
+            CHECK(e.ref < me->rev);
+            REQUIRE(read_pent(f->s, page, e.ref, slot, &h, &hm) == DUMP_OK);
+            CHECK(h.kind == TEXT_PACK);
+        }
+    }
+}
+
+static int64_t check_count(Fix *f, int64_t page)
+{
+    uint64_t count = 0, bytes = 0;
+    int rc = text_check_page(f->t, page, &count, &bytes, &f->err);
+    CHECK_RC(rc, DUMP_OK);
+    if (rc) fprintf(stderr, "  %s\n", f->err.msg);
+    return rc ? -1 : (int64_t)count;
+}
+
+/* Histories in two slots and two pages go into packs; every text reads
+ * back while buffered, after the flush and from a cold TextStore. */
+static void test_packs_roundtrip(void)
+{
+    static const int depths[] = { 1, 2, 4 };
+    for (int di = 0; di < 3; di++) {
+        Fix f;
+        Model m = { 0 };
+        rng_seed(300 + (uint64_t)di);
+        fix_packed(&f, "packs.db", 24000, depths[di]);
+        const int n = 90;
+        Text *h = history(n, 3000), *h2 = history(n / 3, 800);
+        for (int i = 0; i < n; i++) {
+            REQUIRE(put(&f, &m, 5, 10 + i, 0, &h[i]) == DUMP_OK);
+            if (i % 3 == 0) REQUIRE(put(&f, &m, 5, 10 + i, 1, &h2[i / 3]) == DUMP_OK);
+        }
+        CHECK(text_stats(f.t)->packs > 0);      /* full packs went out already */
+        /* buffered texts of page 5 read back before the flush */
+        for (size_t i = 0; i < m.n; i++) {
+            const uint8_t *p;
+            size_t len;
+            CHECK_RC(text_get(f.t, 5, m.e[i].rev, m.e[i].slot, &p, &len, &f.err), DUMP_OK);
+            CHECK(len == m.e[i].text.n && memcmp(p, m.e[i].text.p, len) == 0);
+        }
+        Text other = wiki_text(2000);
+        REQUIRE(put(&f, &m, 6, 1, 0, &other) == DUMP_OK);   /* page change: page 5 written */
+        free(other.p);
+        CHECK_RC(text_flush(f.t, &f.err), DUMP_OK);
+        CHECK(text_stats(f.t)->packed + text_stats(f.t)->equal == (uint64_t)(n + n / 3 + 1));
+        verify(&f, &m);
+        unsigned k0[5], k1[5];
+        check_packs(&f, &m, 5, 0, depths[di], k0);
+        check_packs(&f, &m, 5, 1, depths[di], k1);
+        CHECK(k0[TEXT_PACK] >= 5 && k0[TEXT_PACKED] > k0[TEXT_PACK] && k0[TEXT_EQUAL] > 0);
+        CHECK(k0[TEXT_RAW] == 0 && k0[TEXT_DELTA] == 0);
+        CHECK(k1[TEXT_PACK] >= 1);
+        CHECK(check_count(&f, 5) == n + n / 3);
+        CHECK(check_count(&f, 6) == 1);
+        history_free(h, n);
+        history_free(h2, n / 3);
+        fix_close(&f);
+        model_free(&m);
+    }
+}
+
+/* Deleting packed texts in every position (first, middle, last member, a
+ * pack of one, a prefix of later packs, Equal targets): the rest reads
+ * back and the page checks after each delete; then the page is written
+ * again. */
+static void test_packs_deletes(void)
+{
+    for (int round = 0; round < 3; round++) {
+        Fix f;
+        Model m = { 0 };
+        rng_seed(400 + (uint64_t)round);
+        fix_packed(&f, "packdel.db", round == 2 ? 4000 : 16000, round == 0 ? 2 : 4);
+        const int n = 50;
+        Text *h = history(n, 2500);
+        for (int i = 0; i < n; i++) REQUIRE(put(&f, &m, 5, 10 + i, 0, &h[i]) == DUMP_OK);
+        CHECK_RC(text_flush(f.t, &f.err), DUMP_OK);
+        /* first the holder of a pack with a prefix, then a last member that
+         * is another pack's prefix, then the rest in random order */
+        int order[50], k = 0, used[50] = { 0 };
+        for (int i = 0; i < n && k < 2; i++) {
+            Ent e;
+            uint64_t mem;
+            if (read_pent(f.s, 5, 10 + i, 0, &e, &mem) != DUMP_OK) continue;
+            if (k == 0 && e.kind == TEXT_PACK && e.depth > 0) {
+                order[k++] = i;
+                used[i] = 1;
+                i = -1;       /* again from the start for the second pick */
+            } else if (k == 1 && e.kind == TEXT_PACK && e.depth > 0 && !used[e.ref - 10]) {
+                order[k++] = (int)(e.ref - 10);
+                used[e.ref - 10] = 1;
+            }
+        }
+        CHECK(k == 2);
+        for (int i = 0; i < n; i++)
+            if (!used[i]) order[k++] = i;
+        for (int i = n - 1; i > 2; i--) {
+            int j = 2 + (int)rng_below((uint64_t)i - 1), x = order[i];
+            order[i] = order[j];
+            order[j] = x;
+        }
+        uint64_t reenc = 0;
+        for (int i = 0; i < n; i++) {
+            int64_t rev = 10 + order[i];
+            uint64_t before = text_stats(f.t)->reencoded;
+            CHECK_RC(text_delete(f.t, 5, rev, 0, &f.err), DUMP_OK);
+            reenc += text_stats(f.t)->reencoded - before;
+            model_find(&m, 5, rev, 0)->present = 0;
+            CHECK_RC(text_delete(f.t, 5, rev, 0, &f.err), DUMP_NOTFOUND);
+            if (i < 12 || i % 4 == 0) verify(&f, &m);
+            unsigned kinds[5];
+            check_packs(&f, &m, 5, 0, round == 0 ? 2 : 4, kinds);
+            CHECK(check_count(&f, 5) == n - i - 1);
+        }
+        CHECK(reenc > 0);
+        for (int i = 0; i < n; i++) REQUIRE(put(&f, &m, 5, 10 + i, 0, &h[i]) == DUMP_OK);
+        CHECK_RC(text_flush(f.t, &f.err), DUMP_OK);
+        verify(&f, &m);
+        CHECK(check_count(&f, 5) == n);
+        history_free(h, n);
+        fix_close(&f);
+        model_free(&m);
+    }
+}
+
+/* A flipped bit anywhere in a pack's entry, a Packed entry naming the
+ * wrong offset or CRC, a wrong member count: DUMP_CORRUPT, never wrong
+ * bytes; text_check_page finds each. */
+static void test_packs_corrupt(void)
+{
+    Fix f;
+    Model m = { 0 };
+    rng_seed(17);
+    fix_packed(&f, "packbad.db", 6000, 3);
+    Text cur = wiki_text(1200);
+    const int n = 30;
+    for (int i = 0; i < n; i++) {
+        REQUIRE(put(&f, &m, 1, i + 1, 0, &cur) == DUMP_OK);
+        Text next = edit_text(&cur);
+        free(cur.p);
+        cur = next;
+    }
+    free(cur.p);
+    CHECK_RC(text_flush(f.t, &f.err), DUMP_OK);
+    /* a holder of depth 1 (its pack has a prefix) and a member of it */
+    int64_t victim = 0, member = 0;
+    for (int64_t r = 1; r <= n && !victim; r++) {
+        Ent e;
+        uint64_t mem;
+        if (read_pent(f.s, 1, r, 0, &e, &mem) == DUMP_OK && e.kind == TEXT_PACK && e.depth == 1 && mem > 1) {
+            victim = r;
+            member = r + 1;
+        }
+    }
+    REQUIRE(victim > 0);
+    uint8_t key[TEXT_KEY_LEN];
+    const uint8_t *v;
+    size_t vn;
+    text_key(key, 1, victim, 0);
+    REQUIRE(store_get_bytes(f.s, TT, key, TEXT_KEY_LEN, &v, &vn) == DUMP_OK);
+    Text orig = text_copy(v, vn);
+    /* (a flip the decoder does not notice but that leaves the bytes right,
+     * e.g. in an entropy table, is no failure: wrong bytes would be) */
+    int caught = 0, tried = 0, checked = 0;
+    for (size_t pos = 0; pos < orig.n; pos += 1 + pos / 64) {
+        Text bad = text_copy(orig.p, orig.n);
+        bad.p[pos] ^= (uint8_t)(1u << (pos % 8));
+        poke(&f, 1, victim, 0, bad.p, bad.n);
+        fix_renew(&f);
+        for (size_t i = 0; i < m.n; i++) {
+            const uint8_t *p;
+            size_t len;
+            int rc = text_get(f.t, 1, m.e[i].rev, 0, &p, &len, &f.err);
+            if (rc == DUMP_OK) {
+                CHECK(len == m.e[i].text.n && memcmp(p, m.e[i].text.p, len) == 0);
+            } else {
+                CHECK_RC(rc, DUMP_CORRUPT);
+                CHECK(strstr(f.err.msg, "text of page 1 rev ") != NULL);
+            }
+            if (m.e[i].rev == member) {
+                tried++;
+                caught += rc == DUMP_CORRUPT;
+            }
+        }
+        uint64_t count = 0, bytes = 0;
+        int rc = text_check_page(f.t, 1, &count, &bytes, &f.err);
+        if (rc != DUMP_OK) CHECK_RC(rc, DUMP_CORRUPT);
+        checked += rc == DUMP_CORRUPT;
+        free(bad.p);
+    }
+    if (!(checked >= tried - 2 && caught >= tried - 12 && tried > 50))
+        fprintf(stderr, "  caught %d checked %d of %d\n", caught, checked, tried);
+    /* every flip is found by the check (but one that leaves the bytes
+     * right), and by a read of the member unless it is in a field of the
+     * holder's own: member count, first text's length and CRC-32 */
+    CHECK(checked >= tried - 2 && caught >= tried - 12 && tried > 50);
+    poke(&f, 1, victim, 0, orig.p, orig.n);
+    free(orig.p);
+    fix_renew(&f);
+    verify(&f, &m);
+    CHECK(check_count(&f, 1) == n);
+
+    /* a Packed entry with another offset, another CRC, another holder */
+    text_key(key, 1, member, 0);
+    REQUIRE(store_get_bytes(f.s, TT, key, TEXT_KEY_LEN, &v, &vn) == DUMP_OK);
+    Text mo = text_copy(v, vn);
+    for (int what = 0; what < 3; what++) {
+        Text bad = text_copy(mo.p, mo.n);
+        if (what == 0) bad.p[2] ^= 1;                /* offset (one-byte varint 0 is not at [2]...) */
+        else if (what == 1) bad.p[bad.n - 1] ^= 0x40;  /* CRC */
+        else bad.p[0] = TEXT_PACK;                   /* not a Packed any more */
+        poke(&f, 1, member, 0, bad.p, bad.n);
+        fix_renew(&f);
+        const uint8_t *p;
+        size_t len;
+        int rc = text_get(f.t, 1, member, 0, &p, &len, &f.err);
+        if (rc == DUMP_OK) CHECK(!"damaged member read");
+        else CHECK_RC(rc, DUMP_CORRUPT);
+        uint64_t count = 0, bytes = 0;
+        CHECK_RC(text_check_page(f.t, 1, &count, &bytes, &f.err), DUMP_CORRUPT);
+        free(bad.p);
+    }
+    /* a member gone: the holder's count no longer matches */
+    store_del_bytes(f.s, TT, key, TEXT_KEY_LEN);
+    fix_renew(&f);
+    uint64_t count = 0, bytes = 0;
+    CHECK_RC(text_check_page(f.t, 1, &count, &bytes, &f.err), DUMP_CORRUPT);
+    CHECK(strstr(f.err.msg, "pack of") != NULL);
+    poke(&f, 1, member, 0, mo.p, mo.n);
+    free(mo.p);
+    fix_renew(&f);
+    verify(&f, &m);
+    fix_close(&f);
+    model_free(&m);
+}
+
+/* A page with packs written on later: by a TextStore without packing
+ * (Raw/Delta after the packs), by a packed one after its state was rebuilt
+ * from the tree, reverts to packed texts (Equal), replacements of packed
+ * texts, texts below the newest. */
+static void test_packs_later_puts(void)
+{
+    Fix f;
+    Model m = { 0 };
+    rng_seed(19);
+    fix_packed(&f, "packlater.db", 12000, 3);
+    const int n = 40;
+    Text *h = history(n, 2000);
+    for (int i = 0; i < 20; i++) REQUIRE(put(&f, &m, 3, 100 + i, 0, &h[i]) == DUMP_OK);
+    CHECK_RC(text_flush(f.t, &f.err), DUMP_OK);
+    /* continued by a packed TextStore with state from the tree */
+    fix_renew(&f);
+    uint64_t packs = text_stats(f.t)->packs;
+    for (int i = 20; i < 30; i++) REQUIRE(put(&f, &m, 3, 100 + i, 0, &h[i]) == DUMP_OK);
+    CHECK_RC(text_flush(f.t, &f.err), DUMP_OK);
+    CHECK(text_stats(f.t)->packs > packs);
+    verify(&f, &m);
+    unsigned kinds[5];
+    check_packs(&f, &m, 3, 0, 3, kinds);
+    /* then by one without packing: Raw and Deltas after the packs */
+    TextConfig plain = f.cfg;
+    plain.packed = 0;
+    text_free(f.t);
+    f.t = text_new(f.s, TT, &plain);
+    for (int i = 30; i < n; i++) REQUIRE(put(&f, &m, 3, 100 + i, 0, &h[i]) == DUMP_OK);
+    REQUIRE(put(&f, &m, 3, 200, 0, &h[5]) == DUMP_OK);         /* a revert to a packed text */
+    Ent e;
+    uint64_t mem;
+    CHECK(read_pent(f.s, 3, 200, 0, &e, &mem) == DUMP_OK && e.kind == TEXT_EQUAL && e.ref == 105);
+    Text x = wiki_text(1500);
+    REQUIRE(put(&f, &m, 3, 107, 0, &x) == DUMP_OK);            /* replace a packed text */
+    REQUIRE(put(&f, &m, 3, 99, 0, &x) == DUMP_OK);             /* below the newest */
+    free(x.p);
+    unsigned k2[5];
+    check_packs(&f, &m, 3, 0, 3, k2);
+    CHECK(k2[TEXT_DELTA] > 0 && k2[TEXT_PACK] > 0);
+    verify(&f, &m);
+    CHECK(check_count(&f, 3) == n + 2);
+    CHECK_RC(text_delete(f.t, 3, 105, 0, &f.err), DUMP_OK);     /* the Equal's target */
+    model_find(&m, 3, 105, 0)->present = 0;
+    verify(&f, &m);
+    CHECK(check_count(&f, 3) == n + 1);
+    f.cfg = plain;
+    history_free(h, n);
+    fix_close(&f);
+    model_free(&m);
+}
+
 int main(void)
 {
     tu_tmpdir("test_text");
@@ -1153,6 +1521,10 @@ int main(void)
     run("hostile", test_hostile);
     run("layout", test_layout);
     run("invalid", test_invalid);
+    run("packs_roundtrip", test_packs_roundtrip);
+    run("packs_deletes", test_packs_deletes);
+    run("packs_corrupt", test_packs_corrupt);
+    run("packs_later_puts", test_packs_later_puts);
     tu_cleanup();
     return tu_finish("text");
 }
