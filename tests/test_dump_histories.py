@@ -3,9 +3,10 @@
 Hypothesis draws histories the way wikis make them -- edits, reverts to an
 older text, blanking and restoring, empty and large texts, non-ASCII text,
 MCR slots -- writes them through the Python API, reads everything back and
-compares with a plain model. Then it deletes revisions and pages at random
-positions (texts stored as deltas against a deleted one must be re-encoded)
-and checks every remaining text again, after a reopen, plus the dump's own
+compares with a plain model; the packed layout (what ``compact`` writes)
+too. Then it deletes revisions and pages at random positions (texts stored
+as deltas against a deleted one, or packed with it, must be re-encoded) and
+checks every remaining text again, after a reopen, plus the dump's own
 integrity check.
 """
 import datetime
@@ -121,19 +122,21 @@ def verify(path, model, kind):
         dump.check()
 
 
-@pytest.mark.parametrize("kind,codec,max_depth", [
-    ("history", "zstd", 16), ("history", "xz", 16), ("history", "zstd", 1),
-    ("history", "zstd", 2), ("current", "zstd", 16), ("stub", "zstd", 16),
+@pytest.mark.parametrize("kind,codec,max_depth,packed", [
+    ("history", "zstd", 16, False), ("history", "xz", 16, False), ("history", "zstd", 1, False),
+    ("history", "zstd", 2, False), ("current", "zstd", 16, False), ("stub", "zstd", 16, False),
+    ("history", "zstd", 16, True), ("history", "xz", 16, True),
 ])
 @SETTINGS
 @given(data=st.data())
 def test_histories_round_trip_and_survive_deletes(tmp_path_factory, kind, codec, max_depth,
-                                                  data):
+                                                  packed, data):
     path = str(tmp_path_factory.mktemp("h") / "h.idump")
     hists = data.draw(st.lists(history(), min_size=1, max_size=3), label="pages")
     pages = {}
     rev_id = 100
-    with incrdump.open(path, "w", kind=kind, codec=codec, max_depth=max_depth) as dump:
+    with incrdump.open(path, "w", kind=kind, codec=codec, max_depth=max_depth,
+                       packed=packed) as dump:
         with dump.transaction() as txn:
             for n, hist in enumerate(hists):
                 pid = 10 + n
