@@ -229,8 +229,8 @@ static int config_check(const DumpConfig *in, DumpConfig *out, int code, ErrorIn
     if (c.level == 0) c.level = c.codec == DUMP_CODEC_ZSTD ? 9 : 6;
     if (c.codec == DUMP_CODEC_ZSTD && (c.level < 1 || c.level > 22))
         return error_set(e, code, "config: zstd level %d out of range 1..22", c.level);
-    if (c.codec == DUMP_CODEC_XZ && (c.level < 0 || c.level > 9))
-        return error_set(e, code, "config: xz level %d out of range 0..9", c.level);
+    if (c.codec == DUMP_CODEC_XZ && (c.level < 1 || c.level > 9))
+        return error_set(e, code, "config: xz level %d out of range 1..9", c.level);
     if (c.max_depth == 0) c.max_depth = 16;
     if (c.max_depth < 1 || c.max_depth > 255)
         return error_set(e, code, "config: max_depth %d out of range 1..255", c.max_depth);

@@ -1146,7 +1146,8 @@ int text_check_page(TextStore *t, int64_t page, uint64_t *count, uint64_t *bytes
     /* per slot, the pack being walked: its members follow its holder, and
      * no member of another pack comes between them */
     struct { int64_t hold; uint64_t want, seen; } pk[256];
-    for (int i = 0; i < 256; i++) pk[i].hold = INT64_MIN;
+    /* want == seen == 0: no pack open (any rev id, INT64_MIN too, may hold one) */
+    memset(pk, 0, sizeof pk);
     int rc = text_flush(t, err);
     if (rc) return rc;
     if ((rc = store_cursor_open(t->s, t->tree, &c))) return text_store_fail(t, err, rc, page, 0, 0);
@@ -1173,7 +1174,7 @@ int text_check_page(TextStore *t, int64_t page, uint64_t *count, uint64_t *bytes
             break;
         }
         if (h.kind == TEXT_PACK) {
-            if (pk[sl].hold != INT64_MIN && pk[sl].seen != pk[sl].want) {
+            if (pk[sl].seen != pk[sl].want) {
                 rc = text_fail(err, DUMP_CORRUPT, page, pk[sl].hold, sl, "pack of %" PRIu64 " texts has %" PRIu64,
                                pk[sl].want, pk[sl].seen);
                 break;
@@ -1202,7 +1203,7 @@ int text_check_page(TextStore *t, int64_t page, uint64_t *count, uint64_t *bytes
     if (rc == DUMP_NOTFOUND) rc = DUMP_OK;
     else if (rc != DUMP_OK && !failed) rc = text_store_fail(t, err, rc, page, 0, 0);
     for (int i = 0; i < 256 && rc == DUMP_OK; i++)
-        if (pk[i].hold != INT64_MIN && pk[i].seen != pk[i].want)
+        if (pk[i].seen != pk[i].want)
             rc = text_fail(err, DUMP_CORRUPT, page, pk[i].hold, (unsigned)i, "pack of %" PRIu64 " texts has %" PRIu64,
                            pk[i].want, pk[i].seen);
     if (rc == DUMP_OK) rc = check_orphans(t, page, err);

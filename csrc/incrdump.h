@@ -247,7 +247,7 @@ typedef struct DumpConfig {
     int articles;       /* 1: only article namespaces (see dump_is_article) */
     int codec;          /* DUMP_CODEC_*; 0 = DUMP_CODEC_ZSTD */
     int level;          /* compression level; 0 = the dump's default (zstd 9,
-                           xz 6); zstd 1..22, xz 0..9 */
+                           xz 6); zstd 1..22, xz 1..9 */
     int max_depth;      /* longest delta chain, 1..255; 0 = 16; 1 = no deltas */
     int packed;         /* 1: a page's consecutive texts are stored in packs
                            (read-mostly dumps, as compact writes them); 0 = one

@@ -300,8 +300,315 @@ def record_seeds():
     }
 
 
+# ---- text entries ---------------------------------------------------------------
+
+# fuzz_text.c's dictionary (keep the two in step).
+TEXT_DICT = CODEC_DICT
+TEXT_PIECE = 664     # docs/format.md "Text storage": a format constant
+
+
+def text_raw(frame):
+    """A Raw entry (docs/format.md "Text storage", "Entries")."""
+    return b"\x00" + frame
+
+
+def text_delta(depth, distance, frame):
+    """A Delta entry: depth, distance to its base, frame against the base."""
+    return b"\x01" + varint(depth) + varint(distance) + frame
+
+
+def text_equal(distance, text):
+    """An Equal entry: distance to its target, length and CRC-32 of the text."""
+    return b"\x02" + varint(distance) + varint(len(text)) + struct.pack("<I", zlib.crc32(text))
+
+
+def text_chunk(rev, value, kind=0, extra=0, slot=0, page=0):
+    """One fuzz_text chunk: rev index 0..15, slot 0/1, page 0/1, kind 0 TEXT
+    value, 1 piece `extra`, 2 odd key, 3 entry built by fuzz_text."""
+    head = bytes([rev | slot << 4 | page << 5 | kind << 6])
+    return head + (bytes([extra]) if kind else b"") + struct.pack("<H", len(value)) + value
+
+
+def text_entry(rev, entry, slot=0, page=0):
+    """The chunks storing an entry as a writer must: its first 664 bytes in
+    TEXT, the rest in pieces 1, 2, ... of 664 bytes (the last shorter)."""
+    chunks = [text_chunk(rev, entry[:TEXT_PIECE], slot=slot, page=page)]
+    for n, off in enumerate(range(TEXT_PIECE, len(entry), TEXT_PIECE), 1):
+        chunks.append(text_chunk(rev, entry[off:off + TEXT_PIECE], 1, n, slot, page))
+    return chunks
+
+
+def text_pack(depth, distance, members, text, frame):
+    """A Pack entry ("Packs"): pack depth, distance to its prefix (depth >= 1),
+    member count, length and CRC-32 of its own text, the pack's frame."""
+    return (b"\x03" + varint(depth) + (varint(distance) if depth else b"") + varint(members)
+            + varint(len(text)) + struct.pack("<I", zlib.crc32(text)) + frame)
+
+
+def text_packed(distance, offset, text):
+    """A Packed entry: distance to its holder, offset and length of its text
+    in the pack's raw bytes, CRC-32."""
+    return b"\x04" + varint(distance) + varint(offset) + varint(len(text)) + struct.pack("<I", zlib.crc32(text))
+
+
+def text_input(h0, h1, chunks, h2=0):
+    """h0: bits 0-1 TextStore (bit 0 dictionary, bit 1 xz), bit 2 delete, bit
+    3 put, bits 4-7 rev index A (delete: 15 = the page); h1: bit 0 rev and
+    page ids from INT64_MIN, bit 1 packed TextStore, bits 2-3 put mode, bits
+    4-7 rev index B; h2: bits 0-1 more puts after the first."""
+    return bytes([h0, h1, h2]) + b"".join(chunks)
+
+
+def _lines(seed, n):
+    """n lines of wiki-like text, fixed by seed."""
+    words = [b"the", b"PEP", b"module", b"syntax", b"should", b"import", b"[[Link]]",
+             b"{{Template}}", b"value", b"\xc3\xa9t\xc3\xa9", b"of", b"is", b"== Section =="]
+    out, x = [], seed
+    for _ in range(n):
+        line = []
+        for _ in range(8):
+            x = (x * 6364136223846793005 + 1442695040888963407) & ((1 << 64) - 1)
+            line.append(words[(x >> 33) % len(words)])
+        out.append(b" ".join(line))
+    return b"\n".join(out) + b"\n"
+
+
+def text_seeds():
+    """fuzz_text input: the header bytes, then entries written from the
+    specification (frames by the real codec): a history with Deltas, a
+    staircase run head and Equals for each TextStore, long entries in pieces,
+    rev and page ids at INT64_MIN, entries fuzz_text builds itself, damaged
+    entries; with deletes (of a text, of the page) and puts after them."""
+    t1 = _lines(1, 12)
+    t2 = t1 + _lines(2, 2)
+    t3 = t2.replace(b"PEP", b"PEP 8", 3)
+    t5 = t1[:200] + _lines(5, 3)
+    big = bytes((i * 7919 + (i >> 3) * 131) & 0xFF for i in range(3000))   # incompressible
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = _codec_library(tmp)
+        codec = lib.codec_new()
+        err = ctypes.create_string_buffer(520)
+
+        def frame(cid, text, prefix=b"", dic=b""):
+            out, size = ctypes.c_void_p(), ctypes.c_size_t()
+            rc = lib.codec_encode(codec, cid, 1 if cid == 1 else 6, prefix, len(prefix),
+                                  dic, len(dic), text, len(text), ctypes.byref(out),
+                                  ctypes.byref(size), err)
+            if rc != 0:
+                raise RuntimeError("codec_encode failed: %d" % rc)
+            return ctypes.string_at(out.value, size.value)
+
+        def history(cid, dic):
+            """revs 1..6 of slot 0: Raw t1, Delta t2/t1, Delta t3/t2, Equal
+            to rev 2, run head t5/t1, Equal to rev 1; slot 1 and page 2 one
+            text each."""
+            e = [text_raw(frame(cid, t1, dic=dic)),
+                 text_delta(1, 1, frame(cid, t2, prefix=t1)),
+                 text_delta(2, 1, frame(cid, t3, prefix=t2)),
+                 text_equal(2, t2),
+                 text_delta(1, 4, frame(cid, t5, prefix=t1)),
+                 text_equal(5, t1)]
+            chunks = []
+            for i, entry in enumerate(e):
+                chunks += text_entry(i, entry)
+            chunks += text_entry(0, text_raw(frame(0, b"slot one")), slot=1)
+            chunks += text_entry(3, text_raw(frame(cid, t3, dic=dic)), page=1)
+            return chunks
+
+        seeds = {}
+        for v, (cid, dic, name) in enumerate(((1, b"", "zstd"), (1, TEXT_DICT, "zstd_dict"),
+                                              (2, b"", "xz"), (2, TEXT_DICT, "xz_dict"))):
+            chunks = history(cid, dic)
+            seeds["history_%s" % name] = text_input(v, 0, chunks)
+            # delete the Raw rev 1 (Deltas before its first Equal re-encoded)
+            seeds["history_%s_delete_raw" % name] = text_input(v | 4, 0, chunks)
+            # delete rev 2: rev 4 (Equal) takes its frame, rev 3 re-encoded
+            seeds["history_%s_delete_delta" % name] = text_input(v | 4 | 1 << 4, 0, chunks)
+            # put rev 7 = rev 3's text and more; replace rev 2; put rev 8 = rev 3 (an Equal)
+            seeds["history_%s_put_new" % name] = text_input(v | 8 | 2 << 4, 1 << 2 | 6 << 4, chunks)
+        chunks = history(1, b"")
+        seeds["history_put_replace"] = text_input(8 | 2 << 4, 1 << 2 | 1 << 4, chunks)
+        seeds["history_put_equal"] = text_input(8 | 2 << 4, 0 << 2 | 7 << 4, chunks)
+        seeds["history_delete_equal_put"] = text_input(4 | 8 | 3 << 4, 2 << 2 | 3 << 4, chunks)
+
+        # delete a Raw whose first Equal (rev 2) precedes a Delta on it (rev 3):
+        # rev 2 takes its frame over, rev 3 and the Equal rev 4 then refer to rev 2
+        seeds["delete_raw_equal_first"] = text_input(4, 0, (
+            text_entry(0, text_raw(frame(1, t1))) + text_entry(1, text_equal(1, t1))
+            + text_entry(2, text_delta(1, 2, frame(1, t2, prefix=t1)))
+            + text_entry(3, text_equal(3, t1))))
+        seeds["delete_page"] = text_input(4 | 15 << 4, 0, chunks)      # rev index 15: the page
+        # a Raw with two Deltas of depth 1 on it (the first text of a run and
+        # the second run head): deleting it makes rev 2 Raw, rev 3 a Delta on it
+        seeds["delete_raw_two_runs"] = text_input(4, 0, (
+            text_entry(0, text_raw(frame(1, t1))) + text_entry(1, text_delta(1, 1, frame(1, t2, prefix=t1)))
+            + text_entry(2, text_delta(1, 2, frame(1, t5, prefix=t1)))))
+        # Regression: rev 3, a Delta of depth 1 on rev 2 (depth 1), is corrupt
+        # until deleting rev 1 makes rev 2 Raw. The cache kept rev 2 with its
+        # old depth, and rev 3 still read as corrupt ("base rev 2 has depth 1,
+        # not below 1"): any chain through a re-encoded text could.
+        seeds["regress_delete_stale_depth"] = text_input(4, 0, (
+            text_entry(0, text_raw(frame(1, t1))) + text_entry(1, text_delta(1, 1, frame(1, t2, prefix=t1)))
+            + text_entry(2, text_delta(1, 1, frame(0, t3)))))
+
+        # long entries: a stored Raw of 3010 bytes in five pieces, a Delta on
+        # it, and an entry of exactly two pieces of 664 bytes
+        raw_big = text_raw(frame(0, big))
+        two = text_raw(frame(0, big[:2 * TEXT_PIECE - 8]))   # 1 + 7 bytes of headers
+        assert len(two) == 2 * TEXT_PIECE
+        chunks = (text_entry(0, raw_big) + text_entry(1, text_delta(1, 1, frame(1, big[:2900] + b"x", big)))
+                  + text_entry(4, two))
+        seeds["pieces"] = text_input(0, 0, chunks)
+        seeds["pieces_delete_base"] = text_input(4, 0, chunks)
+        seeds["pieces_put"] = text_input(8 | 1 << 4, 1 << 2 | 2 << 4, chunks)
+        seeds["pieces_delete_page"] = text_input(4 | 15 << 4, 0, chunks)
+
+        # ids at the bottom of the range: rev INT64_MIN + 1 on INT64_MIN is fine,
+        # an Equal at INT64_MIN has nothing below it
+        seeds["min_ids"] = text_input(4 | 1 << 4, 1, text_entry(0, text_raw(frame(1, t1)))
+                                      + text_entry(1, text_delta(1, 1, frame(1, t2, prefix=t1)))
+                                      + text_entry(0, text_equal(1, t1), slot=1))
+
+        # packs: revs 1-3 a pack of depth 0, revs 4-5 one of depth 1 with rev
+        # 3 as prefix, rev 6 Equal to rev 2, then an update: rev 7 Raw, rev 8
+        # a Delta on it
+        t4 = t3 + _lines(4, 2)
+        t6 = t5.replace(b"the", b"a", 2)
+
+        def packs(cid, dic, h0, h1=0, h2=0):
+            raw_a, raw_b = t1 + t2 + t3, t4 + t5
+            return text_input(h0, h1, (
+                text_entry(0, text_pack(0, 0, 3, t1, frame(cid, raw_a, dic=dic)))
+                + text_entry(1, text_packed(1, len(t1), t2))
+                + text_entry(2, text_packed(2, len(t1) + len(t2), t3))
+                + text_entry(3, text_pack(1, 1, 2, t4, frame(cid, raw_b, prefix=t3)))
+                + text_entry(4, text_packed(1, len(t4), t5))
+                + text_entry(5, text_equal(4, t2))
+                + text_entry(6, text_raw(frame(cid, t6, dic=dic)))
+                + text_entry(7, text_delta(1, 1, frame(cid, t6 + t1[:50], prefix=t6)))), h2)
+
+        for v, (cid, dic, name) in enumerate(((1, b"", "zstd"), (1, TEXT_DICT, "zstd_dict"),
+                                              (2, b"", "xz"), (2, TEXT_DICT, "xz_dict"))):
+            seeds["packs_%s" % name] = packs(cid, dic, v)
+            seeds["packs_%s_delete_prefix" % name] = packs(cid, dic, v | 4 | 2 << 4)
+            seeds["packs_%s_put" % name] = packs(cid, dic, v | 8 | 7 << 4, 2 | 1 << 2 | 8 << 4, 3)
+        for a, what in ((0, "holder"), (1, "target"), (3, "holder2"), (4, "last"), (6, "raw")):
+            seeds["packs_delete_%s" % what] = packs(1, b"", 4 | a << 4, 2)
+        seeds["packs_delete_put"] = packs(1, b"", 4 | 8 | 2 << 4, 2 | 2 << 2 | 9 << 4, 2)
+        seeds["packs_delete_page"] = packs(1, b"", 4 | 15 << 4, 2)
+        # a page written by four puts in the packed layout (a pack of four)
+        seeds["packed_puts"] = text_input(8, 2 | 3 << 2, [], 3)
+        seeds["packed_puts_xz_dict"] = text_input(8 | 3, 2 | 3 << 2 | 4 << 4, [], 3)
+
+        # damaged packs: a member missing, a member naming a Raw, two packs
+        # interleaved, a slice outside the raw bytes, a prefix no shallower, a
+        # Delta on a packed text
+        pk = frame(1, t1 + t2)
+        seeds["bad_pack_count"] = text_input(4, 0, text_entry(0, text_pack(0, 0, 3, t1, pk))
+                                             + text_entry(1, text_packed(1, len(t1), t2)))
+        seeds["bad_pack_holder"] = text_input(0, 0, text_entry(0, text_raw(frame(1, t1)))
+                                              + text_entry(1, text_packed(1, 0, t1)))
+        seeds["bad_pack_order"] = text_input(4 | 2 << 4, 0, (
+            text_entry(0, text_pack(0, 0, 2, t1, pk)) + text_entry(1, text_pack(0, 0, 1, t3, frame(1, t3)))
+            + text_entry(2, text_packed(2, len(t1), t2))))
+        seeds["bad_pack_slice"] = text_input(0, 0, text_entry(0, text_pack(0, 0, 2, t1, pk))
+                                             + text_entry(1, text_packed(1, len(t1) + 1, t2)))
+        # the holder's own text longer than the pack: its member is refused too
+        seeds["bad_pack_holder_len"] = text_input(0, 0, (
+            text_entry(0, text_pack(0, 0, 2, t1 + t2 + b"x", pk)) + text_entry(1, text_packed(1, len(t1), t2))))
+        seeds["bad_pack_depth"] = text_input(0, 0, text_entry(0, text_pack(1, 1, 1, t1, frame(1, t1)))
+                                             + text_entry(1, text_pack(1, 1, 1, t2, frame(1, t2, prefix=t1))))
+        seeds["bad_delta_on_pack"] = text_input(4, 0, text_entry(0, text_pack(0, 0, 1, t1, frame(1, t1)))
+                                                + text_entry(1, text_delta(1, 1, frame(1, t2, prefix=t1))))
+
+        # Regression: a Pack whose prefix entry is damaged was reported under
+        # the prefix's rev ("text of page 7 rev 1 ...") instead of its own.
+        seeds["regress_pack_prefix_message"] = text_input(0, 0, (
+            text_entry(0, b"\xeb damaged") + text_entry(1, text_pack(1, 1, 1, t2, frame(1, t2, prefix=t1)))))
+
+        # Regression: text_check_page took a holder at rev INT64_MIN for "no
+        # pack", so this pack of 3 texts with 2 passed.
+        seeds["regress_pack_count_min_rev"] = text_input(0, 1, (
+            text_entry(0, text_pack(0, 0, 3, t1, pk)) + text_entry(1, text_packed(1, len(t1), t2))))
+
+        # entries built by fuzz_text from their text (kind 3): Raw stored, Delta
+        # stored depth 1 distance 1, Equal distance 2 to rev 1, Raw zstd
+        seeds["built"] = text_input(4 | 8 | 1 << 4, 1 << 2 | 5 << 4, [
+            text_chunk(0, t1, 3, 0), text_chunk(1, t2, 3, 1), text_chunk(2, t1, 3, 2 | 1 << 2),
+            text_chunk(3, t3, 3, 3), text_chunk(4, big, 3, 1 | 2 << 2 | 3 << 6)])
+
+        # damage: a stray piece, odd keys, an Equal to an Equal, a base no
+        # shallower, a non-canonical varint, a Raw frame with the prefix flag
+        ok = text_entry(0, text_raw(frame(1, t1)))
+        seeds["bad_stray_piece"] = text_input(4, 0, ok + [text_chunk(0, b"p", 1, 2)])
+        seeds["bad_odd_keys"] = text_input(0, 0, ok + [text_chunk(1, b"k", 2, 0), text_chunk(1, b"k", 2, 3)])
+        seeds["bad_equal_chain"] = text_input(4, 0, ok + text_entry(1, text_equal(1, t1))
+                                              + text_entry(2, text_equal(1, t1)))
+        seeds["bad_depth"] = text_input(4, 0, text_entry(0, text_delta(3, 1, frame(1, t1)))
+                                        + text_entry(1, text_delta(3, 1, frame(1, t2, prefix=t1))))
+        seeds["bad_varint"] = text_input(0, 0, ok + text_entry(1, b"\x02\x81\x00\x01\x00\x00\x00\x00"))
+        seeds["bad_raw_prefix"] = text_input(0, 0, text_entry(0, text_raw(frame(1, t2, prefix=t1))))
+
+        # docs/format.md's example: rev 12 Equal to rev 7, 300 bytes "a"
+        example = text_equal(5, b"a" * 300)
+        assert example == bytes.fromhex("0205ac0209199789"), example.hex()
+        seeds["spec_example"] = text_input(8 | 6 << 4, 11 << 4, text_entry(6, text_raw(frame(0, b"a" * 300)))
+                                           + text_entry(11, example))
+        lib.codec_free(codec)
+
+    # Regression: an empty TEXT value. text_hdr_parse and the entry buffers
+    # once did arithmetic on a NULL pointer (UBSan).
+    seeds["regress_empty_entry"] = b"bb\n\n"
+    seeds["regress_empty_entry_rewrite"] = text_input(4 | 8, 1 << 4, [text_chunk(0, b"")])
+    # Regression: deleting a Delta whose base is missing, with a dependant to
+    # re-encode, returned DUMP_NOTFOUND (as if the deleted text were absent).
+    seeds["regress_delete_missing_base"] = text_input(4 | 1 << 4, 0, [
+        text_chunk(1, b"", 3, 1 | 2 << 2), text_chunk(2, b"a dependant", 3, 1 | 3 << 2)])
+    return seeds
+
+
+# ---- the dump configuration record -------------------------------------------------
+
+def config_record(fields, version=1):
+    """META "config" (docs/format.md "The configuration record"): version
+    byte, then (varint tag, varint value) pairs as given."""
+    return bytes([version]) + b"".join(varint(t) + varint(v) for t, v in fields)
+
+
+def dumpconfig_seeds():
+    """fuzz_dumpconfig input: the configuration record. Every kind and codec,
+    the extremes of each range, unknown tags, and refusals (a stored level 0,
+    xz included, is refused: "never stored as 0")."""
+    def std(kind=0, articles=0, codec=1, level=9, depth=16, recver=1):
+        return [(1, kind), (2, articles), (3, codec), (4, zigzag(level)), (5, depth), (6, recver)]
+
+    return {
+        "default": config_record(std()),
+        "current_articles": config_record(std(kind=1, articles=1)),
+        "stub_xz": config_record(std(kind=2, codec=2, level=6)),
+        "zstd_ranges": config_record(std(level=22, depth=255)),
+        "zstd_level1_depth1": config_record(std(level=1, depth=1)),
+        "xz_level9": config_record(std(codec=2, level=9)),
+        "xz_level0": config_record(std(codec=2, level=0)),
+        "unknown_tags": config_record(std() + [(8, 5), (200, 1 << 63)]),
+        "packed": config_record(std() + [(7, 1), (9, 0)]),
+        "packed_0": config_record(std(kind=1, codec=2, level=1) + [(7, 0)]),
+        "packed_2": config_record(std() + [(7, 2)]),
+        "record_version_0": config_record(std(recver=0)),
+        "record_version_2": config_record(std(recver=2)),
+        "version_2": config_record(std(), version=2),
+        "missing_depth": config_record(std()[:4] + std()[5:]),
+        "out_of_order": config_record(std()[1:2] + std()[:1] + std()[2:]),
+        "truncated": config_record(std())[:-1] + b"\x80",
+        "empty": b"",
+        "zero_level": config_record(std(level=0)),
+        "negative_level": config_record(std(level=-5)),
+    }
+
+
 TARGETS = {"freelist": freelist_seeds, "header": header_seeds, "node": node_seeds,
-           "codec": codec_seeds, "record": record_seeds}
+           "codec": codec_seeds, "record": record_seeds,
+           "text": text_seeds, "dumpconfig": dumpconfig_seeds}
 
 
 def main(argv):
