@@ -25,7 +25,7 @@ _UNREAD = object()
 
 Deleted = collections.namedtuple("Deleted", "text comment user")
 Deleted.__doc__ = """Which parts of a revision are marked ``deleted="deleted"``
-(compares equal to :class:`incrdump.xmlread.Deleted`)."""
+(also :class:`incrdump.xmlread.Deleted`)."""
 _NOT_DELETED = Deleted(False, False, False)
 
 
@@ -146,26 +146,11 @@ class SiteInfo:
         self._by_name = None
 
     def namespace_of(self, title):
-        """The namespace key a prefixed ``title`` belongs to (0 if none): the
-        text before the first colon matched against the namespace names,
-        exactly first, then ignoring case and reading underscores as spaces
-        (as :meth:`incrdump.xmlread.SiteInfo.namespace_of`)."""
-        if not self.namespaces or ":" not in title:
-            return 0
+        """The namespace key a prefixed ``title`` belongs to (0 if none): see
+        :func:`namespace_of`."""
         if self._by_name is None:
-            by_name = {}
-            for ns in self.namespaces.values():
-                if ns.name:
-                    by_name.setdefault(ns.name, ns.key)
-            for ns in self.namespaces.values():
-                if ns.name:
-                    by_name.setdefault(_fold(ns.name), ns.key)
-            self._by_name = by_name
-        prefix = title.split(":", 1)[0]
-        key = self._by_name.get(prefix)
-        if key is None:
-            key = self._by_name.get(_fold(prefix), 0)
-        return key
+            self._by_name = namespace_names(self.namespaces)
+        return namespace_of(self._by_name, title)
 
     def __repr__(self):
         return f"<SiteInfo {self.dbname or self.sitename!r} version={self.version!r}>"
@@ -173,6 +158,35 @@ class SiteInfo:
 
 def _fold(name):
     return " ".join(name.replace("_", " ").split()).casefold()
+
+
+def namespace_names(namespaces):
+    """The lookup table :func:`namespace_of` needs, from a key ->
+    :class:`Namespace` mapping (or None): each name as written, then
+    folded (case ignored, underscores read as spaces); the first namespace
+    to claim a name keeps it."""
+    by_name = {}
+    for ns in (namespaces or {}).values():
+        if ns.name:
+            by_name.setdefault(ns.name, ns.key)
+    for ns in (namespaces or {}).values():
+        if ns.name:
+            by_name.setdefault(_fold(ns.name), ns.key)
+    return by_name
+
+
+def namespace_of(by_name, title):
+    """The namespace key a prefixed ``title`` belongs to (0 if none): the
+    text before the first colon matched against the names of ``by_name``
+    (from :func:`namespace_names`), exactly first, then folded. Used for
+    schema 0.3, which has no ``<ns>``, and to read a title's prefix."""
+    if not by_name or ":" not in title:
+        return 0
+    prefix = title.split(":", 1)[0]
+    key = by_name.get(prefix)
+    if key is None:
+        key = by_name.get(_fold(prefix), 0)
+    return key
 
 
 # ---- values --------------------------------------------------------------------
@@ -289,7 +303,40 @@ class Slot(_Value):
         return f"<Slot {self.role!r} model={self.model!r} bytes={self.bytes!r}>"
 
 
-class Revision(_Value):
+class MainSlotFields:
+    """``text``, ``model``, ``format``, ``origin`` and ``bytes`` of a
+    revision read its main slot (``slots["main"]``); shared by this
+    module's :class:`Revision` and :class:`incrdump.xmlread.Revision`."""
+
+    __slots__ = ()
+
+    @property
+    def text(self):
+        """The main slot's text (None when deleted, a stub, or not stored)."""
+        return self.slots["main"].text
+
+    @property
+    def model(self):
+        """The main slot's content model (None before schema 0.8)."""
+        return self.slots["main"].model
+
+    @property
+    def format(self):
+        """The main slot's content format (None before schema 0.8)."""
+        return self.slots["main"].format
+
+    @property
+    def origin(self):
+        """The main slot's origin revision id (schema 0.11), else None."""
+        return self.slots["main"].origin
+
+    @property
+    def bytes(self):
+        """The main ``<text bytes=..>`` size as the XML gave it, or None."""
+        return self.slots["main"].bytes
+
+
+class Revision(MainSlotFields, _Value):
     """One revision. Absent optional fields are None.
 
     ``id``, ``page_id``, ``parent_id``, ``timestamp`` (timezone-aware UTC;
@@ -335,31 +382,9 @@ class Revision(_Value):
             return self._ts_text
         return _canonical_ts(int((self.timestamp - _EPOCH) // datetime.timedelta(seconds=1)))
 
-    @property
-    def text(self):
-        """The main slot's text (None when the dump holds none)."""
-        return self.slots["main"].text
-
     def text_bytes(self, role="main"):
         """A slot's text as UTF-8 bytes, or None."""
         return self.slots[role].text_bytes()
-
-    @property
-    def model(self):
-        return self.slots["main"].model
-
-    @property
-    def format(self):
-        return self.slots["main"].format
-
-    @property
-    def origin(self):
-        return self.slots["main"].origin
-
-    @property
-    def bytes(self):
-        """The main ``<text bytes=..>`` size, or None."""
-        return self.slots["main"].bytes
 
     @property
     def page(self):

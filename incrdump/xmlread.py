@@ -49,6 +49,7 @@ from xml.parsers import expat
 
 from .errors import MisuseError, UnsafeXMLError, XMLFormatError
 from .sources import open_source
+from .values import Deleted, MainSlotFields, namespace_names, namespace_of
 
 __all__ = [
     "XMLReader",
@@ -153,28 +154,12 @@ class SiteInfo:
 
         Used for schema 0.3, which has no ``<ns>``: the text before the
         first colon is matched against the namespace names, exactly first,
-        then ignoring case and with underscores read as spaces.
+        then ignoring case and with underscores read as spaces
+        (:func:`incrdump.values.namespace_of`).
         """
-        if not self.namespaces or ":" not in title:
-            return 0
         if self._by_name is None:
-            by_name = {}
-            for ns in self.namespaces.values():
-                if ns.name:
-                    by_name.setdefault(ns.name, ns.key)
-            for ns in self.namespaces.values():
-                if ns.name:
-                    by_name.setdefault(_fold(ns.name), ns.key)
-            self._by_name = by_name
-        prefix = title.split(":", 1)[0]
-        key = self._by_name.get(prefix)
-        if key is None:
-            key = self._by_name.get(_fold(prefix), 0)
-        return key
-
-
-def _fold(name):
-    return " ".join(name.replace("_", " ").split()).casefold()
+            self._by_name = namespace_names(self.namespaces)
+        return namespace_of(self._by_name, title)
 
 
 @dataclasses.dataclass(slots=True)
@@ -238,12 +223,10 @@ class Slot:
         )
 
 
-Deleted = collections.namedtuple("Deleted", "text comment user")
-Deleted.__doc__ = """Which parts of a revision are marked ``deleted="deleted"``."""
 
 
 @dataclasses.dataclass(slots=True)
-class Revision:
+class Revision(MainSlotFields):
     """One ``<revision>``. Absent optional fields are None.
 
     ``timestamp`` is timezone-aware (UTC) and ``timestamp_text`` the exact
@@ -274,31 +257,6 @@ class Revision:
     extras: list = dataclasses.field(default_factory=list)
     page: Optional["Page"] = dataclasses.field(default=None, repr=False, compare=False)
     offset: int = dataclasses.field(default=0, repr=False, compare=False)
-
-    @property
-    def text(self):
-        """The main slot's text (None when deleted or a stub)."""
-        return self.slots["main"].text
-
-    @property
-    def model(self):
-        """The main slot's content model (None before schema 0.8)."""
-        return self.slots["main"].model
-
-    @property
-    def format(self):
-        """The main slot's content format (None before schema 0.8)."""
-        return self.slots["main"].format
-
-    @property
-    def origin(self):
-        """The main slot's origin revision id (schema 0.11), else None."""
-        return self.slots["main"].origin
-
-    @property
-    def bytes(self):
-        """The main ``<text bytes="...">`` attribute, or None."""
-        return self.slots["main"].bytes
 
 
 class Page:
