@@ -28,6 +28,11 @@ __all__ = ["load", "compact", "BATCH_BYTES", "BATCH_PAGES", "COMPACT_LEVELS"]
 BATCH_BYTES = 64 << 20
 #: pages after which a batch is committed
 BATCH_PAGES = 2000
+#: node cache while loading: the load appends in key order and rarely
+#: revisits a node, so a small cache costs no time and keeps the peak
+#: memory down (corpus from .xz: 246 MB with the 64 MiB default, 201 MB
+#: with 8 MiB, the same speed)
+LOAD_CACHE_BYTES = 8 << 20
 #: the level compact uses for each codec by default: the strongest sensible
 COMPACT_LEVELS = {"zstd": 19, "xz": 9}
 #: bytes of first revisions sampled to train compact's zstd dictionary
@@ -93,7 +98,7 @@ def load(dump_path, sources, *, kind="history", articles=False, codec="zstd", le
     started = time.monotonic()
     try:
         with Dump(out.tmp, "w", kind=kind, articles=articles, codec=codec, level=level,
-                  max_depth=max_depth) as dump:
+                  max_depth=max_depth, cache_size=LOAD_CACHE_BYTES) as dump:
             _load_into(dump, sources, kind, articles, allow_control_chars, stats, started,
                        progress, batch_bytes, batch_pages)
         out.finish()
