@@ -31,8 +31,9 @@ The current and stub XML are derived from the input by ``derive_xml`` (a
 streaming line filter, documented there): current keeps each page's
 highest revision id, stub empties every ``<text>`` to ``<text bytes=".."
 sha1=".." />``. Every child (compressors, imports, Python readers) runs as
-its own process and is measured with ``os.wait4`` (wall clock, CPU, peak
-RSS). Files live in a temporary directory; with ``--keep`` it is kept (by
+its own process, started by ``bench_read run`` which measures its wall
+clock, CPU time and peak RSS (``wait4``; bench_read.c says why not from
+here). Files live in a temporary directory; with ``--keep`` it is kept (by
 default ``$TMPDIR/bench_dump-<input name>``) and the decompressed and
 derived XML and the anchors' figures are reused by the next ``--keep`` run
 on the same input.
@@ -193,30 +194,39 @@ def derive_xml(src, current_out, stub_out):
 
 # ---- child processes -------------------------------------------------------------
 
-def run_timed(argv, stdin_path=None, stdout_path=None):
-    """Run argv (stdin/stdout redirected to files, or /dev/null); return
-    {"wall", "cpu", "rss_mb"} of the child, measured by os.wait4."""
-    with open(stdin_path or os.devnull, "rb") as fin, \
-            open(stdout_path or os.devnull, "wb") as fout:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(argv, stdin=fin, stdout=fout)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        raise RuntimeError("%s failed (exit %d)" % (" ".join(argv), p.returncode))
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss * 1024 / MB}
+class Runner:
+    """Runs children under ``bench_read run`` (see bench_read.c): their wall
+    clock, CPU time (user + system) and peak RSS. Started directly from
+    this Python process, a child's peak RSS would include this process's
+    own peak: Linux carries ru_maxrss across execve()."""
 
+    def __init__(self, exe, work):
+        self.exe, self.work = exe, work
 
-def run_json(argv, work, name):
-    """run_timed with stdout captured; returns (parsed JSON of the last
-    line of stdout, the child's figures)."""
-    out = os.path.join(work, name + ".out")
-    fig = run_timed(argv, stdout_path=out)
-    with open(out, "rb") as f:
-        lines = f.read().splitlines()
-    os.unlink(out)
-    return json.loads(lines[-1]), fig
+    def timed(self, argv, stdin_path=None, stdout_path=None):
+        """Run argv (stdin/stdout redirected to files, or /dev/null); return
+        {"wall", "cpu", "rss_mb"} of the child."""
+        res = os.path.join(self.work, "run.json")
+        with open(stdin_path or os.devnull, "rb") as fin, \
+                open(stdout_path or os.devnull, "wb") as fout:
+            rc = subprocess.run([self.exe, "run", res, *argv], stdin=fin, stdout=fout).returncode
+        if rc != 0:
+            raise RuntimeError("%s failed (exit %d)" % (" ".join(argv), rc))
+        with open(res) as f:
+            r = json.load(f)
+        os.unlink(res)
+        return {"wall": r["wall_ns"] / 1e9, "cpu": r["cpu_ns"] / 1e9,
+                "rss_mb": r["maxrss_kb"] * 1024 / MB}
+
+    def json(self, argv, name):
+        """timed() with stdout captured; returns (the JSON object on the last
+        line of stdout, the child's figures)."""
+        out = os.path.join(self.work, name + ".out")
+        fig = self.timed(argv, stdout_path=out)
+        with open(out, "rb") as f:
+            lines = f.read().splitlines()
+        os.unlink(out)
+        return json.loads(lines[-1]), fig
 
 
 def child_argv(mode, *args):
@@ -233,18 +243,18 @@ COMPRESSORS = {
 }
 
 
-def anchor(name, xml, work, decompress):
+def anchor(runner, name, xml, decompress):
     """Compress xml with the named anchor (and decompress it when asked):
-    size, and the child's wall/CPU of each step."""
+    size, and the child's wall/CPU/RSS of each step."""
     comp, decomp, ext = COMPRESSORS[name]
     if not shutil.which(comp[0]):
         return {"error": "%s not found" % comp[0]}
-    out = os.path.join(work, os.path.basename(xml) + ext)
+    out = os.path.join(runner.work, os.path.basename(xml) + ext)
     log("anchor: %s %s ..." % (name, os.path.basename(xml)))
-    r = {"size": None, "compress": run_timed(comp, xml, out)}
+    r = {"size": None, "compress": runner.timed(comp, xml, out)}
     r["size"] = os.path.getsize(out)
     if decompress:
-        r["decompress"] = run_timed(decomp, out, None)
+        r["decompress"] = runner.timed(decomp, out, None)
     os.unlink(out)
     return r
 
@@ -450,7 +460,7 @@ def prepare(args, work, cache):
     return files, corpus
 
 
-def run_anchors(args, work, files, cache):
+def run_anchors(args, runner, files, cache):
     """xz -9 and zstd -19 --long=27 of the history XML (both decompressed
     too), xz -9 of the current and stub XML; cached with --keep."""
     out = cache.setdefault("anchors", {})
@@ -460,39 +470,39 @@ def run_anchors(args, work, files, cache):
         key = "%s %s" % (kind, name)
         if key in out and "error" not in out[key]:
             continue
-        out[key] = anchor(name, files[kind], work, decomp)
+        out[key] = anchor(runner, name, files[kind], decomp)
         if args.keep:
-            save_cache(work, cache)
+            save_cache(runner.work, cache)
     return out
 
 
-def run_imports(files, work):
+def run_imports(runner, files):
     dumps, res = {}, {}
     for kind in KINDS:
-        path = os.path.join(work, kind + ".incrdump")
+        path = os.path.join(runner.work, kind + ".incrdump")
         if os.path.exists(path):
             os.unlink(path)
         log("incrdump.load(kind=%r) ..." % kind)
-        res[kind] = run_timed(child_argv("load", files[kind], path, kind))
+        res[kind] = runner.timed(child_argv("load", files[kind], path, kind))
         res[kind]["size"] = os.path.getsize(path)
         dumps[kind] = path
     return dumps, res
 
 
-def run_compact(dumps, work):
+def run_compact(runner, dumps):
     if not have_compact():
         return None
-    dst = os.path.join(work, "compacted.incrdump")
+    dst = os.path.join(runner.work, "compacted.incrdump")
     if os.path.exists(dst):
         os.unlink(dst)
     log("incrdump.compact ...")
-    r = run_timed(child_argv("compact", dumps["history"], dst))
+    r = runner.timed(child_argv("compact", dumps["history"], dst))
     r["size"] = os.path.getsize(dst)
     os.unlink(dst)
     return r
 
 
-def run_reads(args, work, exe, dump, corpus):
+def run_reads(args, runner, dump, corpus):
     """C and Python random reads of the same seeded samples."""
     cands = [r for r in corpus["revisions"] if r[4] or r[2] == 0]
     rng = random.Random(args.seed)
@@ -504,16 +514,17 @@ def run_reads(args, work, exe, dump, corpus):
     sample, warmup, cold = drawn[:n], drawn[n:2 * n], drawn[2 * n:]
     paths = {}
     for name, revs in (("ids", sample), ("warmup", warmup), ("cold", cold)):
-        paths[name] = os.path.join(work, name + ".txt")
+        paths[name] = os.path.join(runner.work, name + ".txt")
         write_ids(paths[name], revs)
     res = {}
     log("C reads: warm (%d), cold (%d), evicted (%d) ..." % (len(sample), len(cold), len(cold)))
-    c_warm, _ = run_json([exe, "warm", dump, paths["ids"], paths["warmup"]], work, "c-warm")
-    c_cold, _ = run_json([exe, "cold", dump, paths["cold"]], work, "c-cold")
-    c_evict, _ = run_json([exe, "evict", dump, paths["cold"]], work, "c-evict")
+    exe = runner.exe
+    c_warm, _ = runner.json([exe, "warm", dump, paths["ids"], paths["warmup"]], "c-warm")
+    c_cold, _ = runner.json([exe, "cold", dump, paths["cold"]], "c-cold")
+    c_evict, _ = runner.json([exe, "evict", dump, paths["cold"]], "c-evict")
     log("Python reads: warm (%d), cold (%d) ..." % (len(sample), len(cold)))
-    py, _ = run_json(child_argv("reads", dump, paths["ids"], paths["warmup"], paths["cold"]),
-                     work, "py-reads")
+    py, _ = runner.json(child_argv("reads", dump, paths["ids"], paths["warmup"], paths["cold"]),
+                        "py-reads")
     if py["crc_warm"] != c_warm["crc"] or py["crc_cold"] != c_cold["crc"] or \
             c_cold["crc"] != c_evict["crc"]:
         raise RuntimeError("C and Python read different texts for the same revisions")
@@ -532,13 +543,13 @@ def run_reads(args, work, exe, dump, corpus):
     return res
 
 
-def run_scans(exe, dump, work, corpus):
+def run_scans(runner, dump, corpus):
     expect_revs = len(corpus["revisions"])
     expect_bytes = sum(r[2] for r in corpus["revisions"] if r[4])
     log("C scan ...")
-    c, cfig = run_json([exe, "scan", dump], work, "c-scan")
+    c, cfig = runner.json([runner.exe, "scan", dump], "c-scan")
     log("Python scan ...")
-    py, pfig = run_json(child_argv("scan", dump), work, "py-scan")
+    py, pfig = runner.json(child_argv("scan", dump), "py-scan")
     if c["revisions"] != expect_revs or py["revisions"] != expect_revs:
         raise RuntimeError("scan: %d revisions from C, %d from Python, %d in the XML"
                            % (c["revisions"], py["revisions"], expect_revs))
@@ -734,12 +745,12 @@ def run(args, work):
     files, corpus = prepare(args, work, cache)
     if args.keep:
         save_cache(work, cache)
-    anchors = run_anchors(args, work, files, cache)
-    exe = build_reader(work)
-    dumps, imports = run_imports(files, work)
-    compact = run_compact(dumps, work)
-    reads = run_reads(args, work, exe, dumps["history"], corpus)
-    scans = run_scans(exe, dumps["history"], work, corpus)
+    runner = Runner(build_reader(work), work)
+    anchors = run_anchors(args, runner, files, cache)
+    dumps, imports = run_imports(runner, files)
+    compact = run_compact(runner, dumps)
+    reads = run_reads(args, runner, dumps["history"], corpus)
+    scans = run_scans(runner, dumps["history"], corpus)
     env["loadavg_end"] = os.getloadavg()
     res = {"settings": {"xml": args.xml, "reads": args.reads, "cold_reads": args.cold_reads,
                         "seed": args.seed},

@@ -16,6 +16,10 @@
  *                                   blocks from the OS page cache
  *                                   (posix_fadvise DONTNEED; residency
  *                                   checked with mincore)
+ *   bench_read run OUT PROG ARG...  run PROG (stdin/stdout inherited) and
+ *                                   write its wall clock, CPU time and peak
+ *                                   RSS as JSON to the file OUT; exit with
+ *                                   its status
  *
  * An ids file holds lines "REV_ID DECLARED_BYTES ..." (-1: unknown; the
  * rest of the line is for the Python side and ignored here). A timed
@@ -30,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -271,8 +277,48 @@ static int run_cold(const char *path, const char *ids_path, int evict)
     return 0;
 }
 
+/* The "run" mode exists for the peak RSS. Linux keeps a process's
+ * ru_maxrss across execve() from the memory it had before, so a child
+ * that a large Python process starts (vfork + exec) reports at least that
+ * process's peak. Forked from this small program, the child's figure is
+ * its own (plus this program's few hundred KB). */
+static int run_child(const char *out, char **argv)
+{
+    int64_t t0 = now_ns(CLOCK_MONOTONIC);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "bench_read: fork: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pid == 0) {
+        execvp(argv[0], argv);
+        fprintf(stderr, "bench_read: %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    int status;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0) {
+        fprintf(stderr, "bench_read: wait4: %s\n", strerror(errno));
+        return 1;
+    }
+    int64_t wall = now_ns(CLOCK_MONOTONIC) - t0;
+    int64_t cpu = ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+                  ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+    FILE *f = fopen(out, "w");
+    if (!f || fprintf(f, "{\"wall_ns\": %" PRId64 ", \"cpu_ns\": %" PRId64
+                      ", \"maxrss_kb\": %ld}\n", wall, cpu, ru.ru_maxrss) < 0 || fclose(f)) {
+        fprintf(stderr, "bench_read: %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 4 && strcmp(argv[1], "run") == 0)
+        return run_child(argv[2], argv + 3);
     if (argc == 3 && strcmp(argv[1], "scan") == 0)
         return run_scan(argv[2]);
     if (argc == 5 && strcmp(argv[1], "warm") == 0)
@@ -282,6 +328,6 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "evict") == 0)
         return run_cold(argv[2], argv[3], 1);
     fprintf(stderr, "usage: bench_read scan DUMP | warm DUMP IDS WARMUP_IDS | "
-                    "cold DUMP IDS | evict DUMP IDS\n");
+                    "cold DUMP IDS | evict DUMP IDS | run OUT PROG [ARG...]\n");
     return 2;
 }

@@ -28,7 +28,7 @@ REAL = "/work/shared/data/real"
 AA_HISTORY = os.path.join(REAL, "aawiki-20260101-pages-meta-history.xml.7z")
 AA_CURRENT = os.path.join(REAL, "aawiki-20260101-pages-meta-current.xml.bz2")
 
-SMALL = b"""<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en">
+SMALL = b"""<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11">
   <siteinfo>
     <sitename>W</sitename>
   </siteinfo>
@@ -153,3 +153,18 @@ def test_script_runs(tmp_path, capsys):
     assert res["scans"]["Python"]["chars"] > 0
     # Without --keep the work directory (XML, dumps) is gone.
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("bench_dump.")]
+
+
+def test_runner_reports_the_childs_own_peak_rss(tmp_path):
+    """A child's peak RSS is its own, not this (large) process's: started
+    straight from Python with vfork + exec, `true` would report ours."""
+    runner = bd.Runner(bd.build_reader(str(tmp_path)), str(tmp_path))
+    ballast = bytearray(200 << 20)
+    ballast[::4096] = b"\1" * len(ballast[::4096])       # resident, not just reserved
+    small = runner.timed(["true"])
+    big = runner.timed([sys.executable, "-c", "x = bytearray(100 << 20); x[::4096] = "
+                        "b'\\1' * len(x[::4096])"])
+    del ballast
+    assert small["rss_mb"] < 20
+    assert 100 < big["rss_mb"] < 200
+    assert big["cpu"] > 0 and big["wall"] >= big["cpu"] / 2
