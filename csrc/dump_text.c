@@ -247,10 +247,23 @@ int text_store_fail(TextStore *t, ErrorInfo *err, int rc, int64_t page, int64_t 
 
 /* Parse an entry's header from its first n bytes (n may be a first piece
  * only: the codec frame is then cut short, its header is enough). */
+const char *text_ref_get(const uint8_t **q, const uint8_t *end, int64_t rev, int64_t *ref)
+{
+    uint64_t dist;
+    size_t k = varint_get(*q, end, &dist);
+    if (!k) return "bad reference";
+    /* the reference is an earlier rev id: 1 <= dist, rev - dist >= INT64_MIN */
+    if (dist < 1 || dist > ((uint64_t)rev ^ ((uint64_t)1 << 63))) return "reference out of range";
+    *ref = (int64_t)((uint64_t)rev - dist);
+    *q += k;
+    return NULL;
+}
+
 const char *text_hdr_parse(const uint8_t *p, size_t n, int64_t rev, Hdr *h)
 {
     const uint8_t *end, *q;
-    uint64_t v, dist;
+    const char *why;
+    uint64_t v;
     size_t k;
     memset(h, 0, sizeof *h);
     if (n < 1) return "empty entry";     /* before any arithmetic: p may be NULL */
@@ -265,13 +278,8 @@ const char *text_hdr_parse(const uint8_t *p, size_t n, int64_t rev, Hdr *h)
         h->depth = (unsigned)v;
         q += k;
     }
-    if (h->kind != TEXT_RAW) {
-        if (!(k = varint_get(q, end, &dist))) return "bad reference";
-        /* the reference is an earlier rev id: 1 <= dist, rev - dist >= INT64_MIN */
-        if (dist < 1 || dist > ((uint64_t)rev ^ ((uint64_t)1 << 63))) return "reference out of range";
-        h->ref = (int64_t)((uint64_t)rev - dist);
-        q += k;
-    }
+    if (h->kind != TEXT_RAW && (why = text_ref_get(&q, end, rev, &h->ref)))
+        return why;
     if (h->kind == TEXT_EQUAL) {
         if (!(k = varint_get(q, end, &h->len)) || h->len > CODEC_MAX_RAW) return "bad length";
         q += k;

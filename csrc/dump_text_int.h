@@ -168,6 +168,10 @@ int text_load(TextStore *t, int64_t page, int64_t rev, unsigned slot,
 int text_read_meta(TextStore *t, int64_t page, int64_t rev, unsigned slot, Hdr *h, ErrorInfo *err);
 /* Parse an entry's header from its first n bytes; NULL or what is wrong. */
 const char *text_hdr_parse(const uint8_t *p, size_t n, int64_t rev, Hdr *h);
+/* Read the varint distance back from rev at *q (< end) into *ref, an
+ * earlier rev id (1 <= distance, no wrap below INT64_MIN); advances *q.
+ * NULL or what is wrong. */
+const char *text_ref_get(const uint8_t **q, const uint8_t *end, int64_t rev, int64_t *ref);
 /* err = "text of page P rev R slot S: ..."; returns code. */
 int text_fail(ErrorInfo *err, int code, int64_t page, int64_t rev, unsigned slot, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

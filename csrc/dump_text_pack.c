@@ -34,7 +34,7 @@
 const char *text_pack_hdr_parse(const uint8_t *p, size_t n, int64_t rev, Hdr *h)
 {
     const uint8_t *end = p + n, *q = p + 1;
-    uint64_t v, dist;
+    uint64_t v;
     size_t k;
     if (h->kind == TEXT_PACK) {
         if (!(k = varint_get(q, end, &v)) || v > TEXT_MAX_DEPTH) return "bad pack depth";
@@ -42,10 +42,8 @@ const char *text_pack_hdr_parse(const uint8_t *p, size_t n, int64_t rev, Hdr *h)
         q += k;
     }
     if (h->kind == TEXT_PACKED || h->depth > 0) {
-        if (!(k = varint_get(q, end, &dist))) return "bad reference";
-        if (dist < 1 || dist > ((uint64_t)rev ^ ((uint64_t)1 << 63))) return "reference out of range";
-        h->ref = (int64_t)((uint64_t)rev - dist);
-        q += k;
+        const char *why = text_ref_get(&q, end, rev, &h->ref);
+        if (why) return why;
     }
     if (h->kind == TEXT_PACKED) {
         if (!(k = varint_get(q, end, &h->off)) || h->off > CODEC_MAX_RAW) return "bad offset";

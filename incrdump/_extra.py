@@ -609,6 +609,17 @@ def _slot_entry(r, nslots, table):
     return i, table
 
 
+#: per-slot fields of a revision's extra: tag -> (attribute, reader)
+_SLOT_FIELDS = {
+    T_SLOT_ELEMENTS: ("slot_elements", _Reader.strs),
+    T_SLOT_ATTRS: ("slot_attributes", _Reader.attrs),
+    T_SLOT_EXTRAS: ("slot_extras", _Reader.raws),
+    T_SLOT_TEXT_ATTRS: ("slot_text_attributes", _Reader.pairs),
+    T_SLOT_ORIGIN: ("slot_origin", _Reader.svarint),
+    T_SLOT_BYTES: ("slot_bytes", _Reader.svarint),
+}
+
+
 def decode_revision(extra, nslots):
     """A :class:`RevisionExtra` (None when extra is empty)."""
     if not extra:
@@ -636,24 +647,11 @@ def decode_revision(extra, nslots):
             uid = r.svarint() if bits & 2 else None
             ip = r.str() if bits & 4 else None
             x.user_fields = (name, uid, ip, bool(bits & 8))
-        elif tag == T_SLOT_ELEMENTS:
-            i, x.slot_elements = _slot_entry(r, nslots, x.slot_elements)
-            x.slot_elements[i] = r.strs()
-        elif tag == T_SLOT_ATTRS:
-            i, x.slot_attributes = _slot_entry(r, nslots, x.slot_attributes)
-            x.slot_attributes[i] = r.attrs()
-        elif tag == T_SLOT_EXTRAS:
-            i, x.slot_extras = _slot_entry(r, nslots, x.slot_extras)
-            x.slot_extras[i] = r.raws()
-        elif tag == T_SLOT_TEXT_ATTRS:
-            i, x.slot_text_attributes = _slot_entry(r, nslots, x.slot_text_attributes)
-            x.slot_text_attributes[i] = r.pairs()
-        elif tag == T_SLOT_ORIGIN:
-            i, x.slot_origin = _slot_entry(r, nslots, x.slot_origin)
-            x.slot_origin[i] = r.svarint()
-        elif tag == T_SLOT_BYTES:
-            i, x.slot_bytes = _slot_entry(r, nslots, x.slot_bytes)
-            x.slot_bytes[i] = r.svarint()
+        elif tag in _SLOT_FIELDS:
+            name, read = _SLOT_FIELDS[tag]
+            i, values = _slot_entry(r, nslots, getattr(x, name))
+            values[i] = read(r)
+            setattr(x, name, values)
         elif tag == T_PARENT:
             x.parent_id = r.svarint()
         else:

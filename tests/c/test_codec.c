@@ -25,29 +25,6 @@ static const char *const CODEC_NAME[] = { "stored", "zstd", "xz" };
 
 /* ---- data ---------------------------------------------------------------- */
 
-typedef struct Text {
-    uint8_t *p;
-    size_t n;
-} Text;
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
-static Text text_copy(const uint8_t *p, size_t n)
-{
-    Text t = { xmalloc(n), n };
-    if (n)
-        memcpy(t.p, p, n);
-    return t;
-}
-
 /* About n bytes of wiki-like text: lines of words from a small vocabulary,
  * headings and list items, all from the PRNG seeded with `seed`. */
 static Text wiki_text(size_t n, uint64_t seed)

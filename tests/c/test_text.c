@@ -29,28 +29,6 @@
 
 /* ---- data ------------------------------------------------------------------------- */
 
-typedef struct Text {
-    uint8_t *p;
-    size_t n;
-} Text;
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
-static Text text_copy(const uint8_t *p, size_t n)
-{
-    Text t = { xmalloc(n), n };
-    if (n) memcpy(t.p, p, n);
-    return t;
-}
-
 static const char *const WORDS[] = {
     "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "be",
     "module", "Python", "function", "proposal", "PEP", "should", "would", "object",

@@ -7,7 +7,8 @@
  * case; tu_finish() prints the last line "NAME: N passed, M failed" and
  * gives the exit status. tu_tmpdir() makes a fresh mkdtemp directory under
  * /tmp that tu_cleanup() empties and removes. rng_*: a fixed-seed PRNG
- * (splitmix64) so every failure reproduces.
+ * (splitmix64) so every failure reproduces. Text, xmalloc, text_copy:
+ * owned byte strings for the tests that keep texts.
  */
 #ifndef INCRDUMP_TESTUTIL_H
 #define INCRDUMP_TESTUTIL_H
@@ -137,6 +138,31 @@ static inline void tu_pattern(uint8_t *p, size_t n, uint64_t a, uint64_t b)
         }
         p[i] = (uint8_t)(s >> (8 * (i % 8)));
     }
+}
+
+/* An owned byte string, and the allocation helpers behind it: out of
+ * memory ends the test program (exit 2). */
+typedef struct Text {
+    uint8_t *p;
+    size_t n;
+} Text;
+
+static inline void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static inline Text text_copy(const uint8_t *p, size_t n)
+{
+    Text t = { xmalloc(n), n };
+    if (n)
+        memcpy(t.p, p, n);
+    return t;
 }
 
 #endif
