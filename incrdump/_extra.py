@@ -39,11 +39,14 @@ ordinary record is empty (zero bytes)::
     12   uvarint slot, svarint  a negative slot origin (C's -1 means absent)
     13   uvarint slot, svarint  a negative slot size
     14   svarint             a negative parent id (C takes none)
+    15   uvarint n, (svarint id, svarint after)*   page: revisions the XML
+                             listed out of id order (below)
 
 Canonical forms (what MediaWiki's dumpBackup writes): a revision's
 children are id, parentid?, timestamp, contributor, minor?, comment?,
-origin?, model?, format?, text, sha1?, then one content per extra slot,
-each present when its field is; its attributes are ``comment
+origin?, model?, format?, text, one content per extra slot, then sha1?
+(MediaWiki 1.39 writes the revision's sha1 after every slot), each
+present when its field is; its attributes are ``comment
 deleted="deleted"`` when the comment is deleted; a contributor is
 username? id? (or ip, or nothing when deleted, then with ``deleted="deleted"``);
 a content slot is role, origin?, model?, format?, text; a page is title,
@@ -59,6 +62,13 @@ sha1, deleted, location, id) plus ``xml:space="preserve"``; only their
 profile entry stores nothing; the first slot of a new situation adds the
 entry (entries are never changed, so older records keep decoding alike).
 The profile lives in the site info's extra.
+
+Revision order: a page's revisions are stored (and iterated) in id order.
+When the XML listed them otherwise, the page's tag 15 keeps the fewest
+revisions that must move to restore the document order (those outside a
+longest increasing run of ids), each with the id of the revision written
+just before it (0: first in the page); a moved revision whose predecessor no
+longer exists is written at the end of the page.
 
 Site info (version 1)
 ---------------------
@@ -94,6 +104,7 @@ T_USER_ELEMENTS, T_USER_ATTRS, T_USER_EXTRAS, T_USER_FIELDS = 4, 5, 6, 7
 T_SLOT_ELEMENTS, T_SLOT_ATTRS, T_SLOT_EXTRAS, T_SLOT_TEXT_ATTRS = 8, 9, 10, 11
 T_SLOT_ORIGIN, T_SLOT_BYTES = 12, 13
 T_PARENT = 14
+T_ORDER = 15
 
 #: order of derived <text> attributes when no profile entry says otherwise
 TEXT_KEYS = ("bytes", "sha1", "deleted", "location", "id")
@@ -317,9 +328,9 @@ def revision_elements(has_parent, has_user, minor, has_comment, main_origin, mai
     if main_format:
         e.append("format")
     e.append("text")
+    e.extend(("content",) * (nslots - 1))
     if has_sha1:
         e.append("sha1")
-    e.extend(("content",) * (nslots - 1))
     return tuple(e)
 
 
@@ -439,13 +450,48 @@ def encode_page(page):
     if extras:
         w = w or _Writer()
         w.entry(T_EXTRAS, _payload(_raws, extras))
+    order = getattr(page, "revision_order", None)
+    if order:
+        w = w or _Writer()
+        out = bytearray()
+        _uvarint(out, len(order))
+        for rid, after in order:
+            _svarint(out, rid)
+            _svarint(out, after)
+        w.entry(T_ORDER, out)
     return bytes(w.out) if w else b""
 
 
+def revision_order(ids):
+    """The tag-15 pairs (id, after) that restore the document order ``ids``
+    (a sequence of revision ids) from id order; () when already sorted."""
+    n = len(ids)
+    if all(ids[i] < ids[i + 1] for i in range(n - 1)):
+        return ()
+    import bisect
+    tails, tails_at, back = [], [], [-1] * n  # longest increasing run (patience)
+    for i, v in enumerate(ids):
+        k = bisect.bisect_left(tails, v)
+        if k == len(tails):
+            tails.append(v)
+            tails_at.append(i)
+        else:
+            tails[k] = v
+            tails_at[k] = i
+        back[i] = tails_at[k - 1] if k else -1
+    keep = set()
+    i = tails_at[-1]
+    while i >= 0:
+        keep.add(i)
+        i = back[i]
+    return tuple((ids[i], ids[i - 1] if i else 0) for i in range(n) if i not in keep)
+
+
 def decode_page(extra, redirect, restrictions):
-    """(elements, attributes, extras) of a page record."""
+    """(elements, attributes, extras, revision order pairs) of a page record."""
     elements = attrs = None
     extras = []
+    order = ()
     for tag, r in _entries(extra, "page"):
         if tag == T_ELEMENTS:
             elements = r.strs()
@@ -453,6 +499,8 @@ def decode_page(extra, redirect, restrictions):
             attrs = r.attrs()
         elif tag == T_EXTRAS:
             extras = r.raws()
+        elif tag == T_ORDER:
+            order = tuple((r.svarint(), r.svarint()) for _ in range(r.count()))
         else:
             continue
         r.done()
@@ -460,7 +508,7 @@ def decode_page(extra, redirect, restrictions):
         elements = page_elements(redirect, restrictions)
     if attrs is None:
         attrs = {"redirect": (("title", redirect),)} if redirect else {}
-    return elements, attrs, extras
+    return elements, attrs, extras, order
 
 
 # ---- revision records -------------------------------------------------------------

@@ -224,6 +224,95 @@ def cmd_compact(args):
     return 0
 
 
+def cmd_export(args):
+    """Write a dump as MediaWiki export XML, byte for byte as MediaWiki 1.39's
+    dumpBackup.php writes it (schema 0.11, or 0.10 with --schema). OUT's
+    extension picks a compression (.bz2, .gz, .xz, .zst; anything else is
+    plain XML); OUT is written under a temporary name and appears only when
+    complete. Without -o, the XML goes to standard output."""
+    from .xmlwrite import export
+
+    namespaces, exclude = args.namespace if args.namespace else (None, False)
+    out = args.output or "-"
+    progress = None
+    if out != "-" and sys.stderr.isatty() and not args.quiet:
+        import time
+        started = time.monotonic()
+
+        def progress(stats):
+            secs = time.monotonic() - started
+            print(f"\rexport: {stats['pages']} pages, {stats['revisions']} revisions, "
+                  f"{stats['bytes'] / 1e6:.1f} MB of XML, {secs:.0f} s", end="",
+                  file=sys.stderr, flush=True)
+    stats = export(args.dump, out, mode=args.mode, schema=args.schema,
+                   namespaces=namespaces, exclude_namespaces=exclude, start=args.start,
+                   end=args.end, revstart=args.revstart, revend=args.revend,
+                   skip_header=args.skip_header, skip_footer=args.skip_footer,
+                   overwrite=args.force or out == "-", level=args.level, progress=progress)
+    if progress is not None:
+        print(file=sys.stderr)
+    if args.json and out != "-":
+        _print(stats, True)
+    return 0
+
+
+#: dumpBackup's namespace filter also takes these names
+_NS_NAMES = {f"NS_{n}": i for i, n in enumerate((
+    "MAIN", "TALK", "USER", "USER_TALK", "PROJECT", "PROJECT_TALK", "FILE", "FILE_TALK",
+    "MEDIAWIKI", "MEDIAWIKI_TALK", "TEMPLATE", "TEMPLATE_TALK", "HELP", "HELP_TALK",
+    "CATEGORY", "CATEGORY_TALK"))}
+
+
+def _namespace_list(text):
+    """'0,1' -> ({0, 1}, False); '!1,3' -> ({1, 3}, True); NS_TALK for 1."""
+    exclude = text.startswith("!")
+    items = text[1:] if exclude else text
+    try:
+        keys = frozenset(_NS_NAMES[x.strip()] if x.strip() in _NS_NAMES else int(x)
+                         for x in items.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a list of namespace numbers: {text!r} (e.g. 0,1 or !1,3)") from None
+    if not keys:
+        raise argparse.ArgumentTypeError(f"no namespace numbers in {text!r}")
+    return keys, exclude
+
+
+def _setup_export(p):
+    p.add_argument("dump", metavar="DUMP", help="the dump to read")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="the XML file to write (.bz2/.gz/.xz/.zst: compressed); "
+                        "default: standard output")
+    modes = p.add_mutually_exclusive_group()
+    modes.add_argument("--full", dest="mode", action="store_const", const="full",
+                       help="every revision with its text (default)")
+    modes.add_argument("--current", dest="mode", action="store_const", const="current",
+                       help="each page's latest revision only")
+    modes.add_argument("--stub", dest="mode", action="store_const", const="stub",
+                       help="every revision, text as a reference without content")
+    modes.add_argument("--stub-current", dest="mode", action="store_const",
+                       const="stub-current", help="the latest revisions as stubs")
+    p.set_defaults(mode="full")
+    p.add_argument("--schema", choices=("0.10", "0.11"), default="0.11",
+                   help="export schema version (default 0.11)")
+    p.add_argument("--namespace", "--namespaces", type=_namespace_list, metavar="N[,M]",
+                   help="only these namespaces (numbers or NS_TALK-style names); "
+                        "'!N[,M]': all but these")
+    p.add_argument("--start", type=_nonneg_int, metavar="ID", help="first page id")
+    p.add_argument("--end", type=_nonneg_int, metavar="ID", help="page id to stop before")
+    p.add_argument("--revstart", type=_nonneg_int, metavar="ID", help="first revision id")
+    p.add_argument("--revend", type=_nonneg_int, metavar="ID",
+                   help="revision id to stop before")
+    p.add_argument("--skip-header", action="store_true",
+                   help="leave out <mediawiki> and the site info")
+    p.add_argument("--skip-footer", action="store_true", help="leave out </mediawiki>")
+    p.add_argument("--level", type=int, metavar="N",
+                   help="compression level of OUT (default: bz2 9, gz 6, xz 6, zst 3)")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+
 def _nonneg_int(text):
     try:
         return int(text)
@@ -305,6 +394,7 @@ COMMANDS = {
              _setup_dump_only),
     "get": ("print one page or revision (fields, JSON or text)", cmd_get, _setup_get),
     "import": ("load MediaWiki XML into a new dump", cmd_import, _setup_import),
+    "export": ("write a dump as MediaWiki XML (as dumpBackup.php)", cmd_export, _setup_export),
     "compact": ("rewrite a dump with the strongest encoding", cmd_compact, _setup_compact),
 }
 
@@ -318,17 +408,22 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.commands = {}
     for name, (help_, func, setup) in sorted(COMMANDS.items()):
         p = sub.add_parser(name, help=help_, description=func.__doc__)
         setup(p)
         p.set_defaults(func=func)
+        parser.commands[name] = p
     return parser
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
     """Run ``incrdump`` with ``argv`` (default: sys.argv[1:]); return the exit code."""
     parser = build_parser()
+    if prog is not None:  # incrdump2xml: usage and errors under its own name
+        parser.commands[argv[0]].prog = prog
     args = parser.parse_args(argv)
+    name = prog or f"incrdump {args.command}"
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
@@ -342,11 +437,17 @@ def main(argv=None):
         return 0
     except (IncrdumpError, OSError) as e:
         msg = str(e).replace("\n", " ")
-        print(f"incrdump {args.command}: {msg}", file=sys.stderr)
+        print(f"{name}: {msg}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"incrdump {args.command}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return 130
+
+
+def main2xml(argv=None):
+    """``incrdump2xml DUMP [options]``: the same as ``incrdump export``."""
+    return main(["export"] + list(sys.argv[1:] if argv is None else argv),
+                prog="incrdump2xml")
 
 
 if __name__ == "__main__":

@@ -284,8 +284,8 @@ class Dump:
         p.title = _dec(rec.title)
         p.redirect = _dec(rec.redirect)
         p.restrictions = _dec(rec.restrictions)
-        p.elements, p.attributes, p.extras = _extra.decode_page(rec.extra, p.redirect,
-                                                                p.restrictions)
+        p.elements, p.attributes, p.extras, p.revision_order = _extra.decode_page(
+            rec.extra, p.redirect, p.restrictions)
         p._dump = self
         return p
 

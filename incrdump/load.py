@@ -13,10 +13,12 @@ page (about :data:`BATCH_BYTES` of text or :data:`BATCH_PAGES` pages), and
 memory stays flat: one revision of the input at a time (the XML reader
 hands revisions out as it parses).
 """
+import array
 import os
 import tempfile
 import time
 
+from . import _extra
 from . import _lowlevel as L
 from .dump import Dump, SiteInfo
 from .errors import ExistsError, NotFoundError
@@ -139,13 +141,17 @@ def _load_into(dump, sources, kind, articles, allow_control_chars, stats, starte
                         revs = (latest,) if latest is not None else ()
                     else:
                         revs = page
+                    ids = array.array("q")
                     for rev in revs:
+                        ids.append(rev.id)
                         txn.put_revision(rev, page_id=page.id)
                         n = _text_size(rev)
                         batch_text += n
                         stats["text_bytes"] += n
                         stats["revisions"] += 1
-                    if page.extras or tuple(page.elements) != header:
+                    page.revision_order = _extra.revision_order(ids)
+                    if (page.extras or tuple(page.elements) != header
+                            or page.revision_order):
                         txn.put_page(page)  # children met after the first revision
                     stats["pages"] += 1
                     batch_count += 1

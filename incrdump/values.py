@@ -428,16 +428,20 @@ class Page(_Value):
     revisions in id order, read lazily from the dump (each iteration starts
     afresh). ``elements``, ``attributes`` and ``extras`` are the fidelity
     details; ``namespace_from_title`` is True when the XML had no ``<ns>``.
+    ``revision_order`` records where the XML listed revisions out of id
+    order (pairs (id, id of the revision before it, 0: first); see
+    :mod:`incrdump._extra`); export writes them back in that order.
     """
 
     __slots__ = ("id", "namespace", "title", "redirect", "restrictions", "elements",
-                 "attributes", "extras", "_dump")
+                 "attributes", "extras", "revision_order", "_dump")
 
     def __init__(self, id, title, namespace=0, *, redirect=None, restrictions=None,
-                 elements=None, attributes=None, extras=None):
+                 elements=None, attributes=None, extras=None, revision_order=()):
         self.id, self.title, self.namespace = id, title, namespace
         self.redirect, self.restrictions = redirect, restrictions
         self.elements, self.attributes, self.extras = elements, attributes, extras
+        self.revision_order = revision_order
         self._dump = None
 
     def __iter__(self):

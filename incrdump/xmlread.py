@@ -282,7 +282,7 @@ class Page:
     __slots__ = (
         "id", "namespace", "title", "redirect", "restrictions",
         "namespace_from_title", "elements", "attributes", "extras", "offset",
-        "_reader", "_done",
+        "revision_order", "_reader", "_done",
     )
 
     def __init__(self, reader, offset):
@@ -298,6 +298,7 @@ class Page:
         self.elements = []
         self.attributes = {}
         self.extras = []
+        self.revision_order = ()  # set by incrdump.load (see incrdump._extra)
 
     def __iter__(self):
         return self

@@ -1,0 +1,598 @@
+"""Write MediaWiki export XML exactly as MediaWiki 1.39's dumpBackup.php does.
+
+Layer: xml (DESIGN.md §2), over the value objects (:mod:`incrdump.values`
+and :mod:`incrdump.xmlread`'s, which carry the same fields) and the Python
+API (:mod:`incrdump.dump`) for :func:`export`; nothing here parses.
+
+    export("enwiki.incrdump", "enwiki-pages-meta-history.xml.bz2")
+    export(dump, sys.stdout.buffer, mode="current", schema="0.10")
+
+The layout is MediaWiki's ``XmlDumpWriter``: two spaces of indent per
+level, one element per line, ``<minor/>`` and an empty ``<sha1/>`` written
+without a space, every other empty element as ``<name ... />``; element
+text escapes ``&``, ``<`` and ``>`` only (quotes and carriage returns are
+written as they are), attribute values also ``"``, ``'`` (``&#039;``), and
+tab, LF and CR as character references. A page or revision read from MediaWiki XML keeps
+the order of its child elements, its attributes, the order of the
+``<text>`` attributes and any element incrdump does not model
+(``<upload>``, ``<logitem>`` ...) -- :mod:`incrdump._extra` stores them --
+and is written back with them, so that importing dumpBackup's output and
+exporting it again gives the same bytes. What an XML parser cannot report
+is written MediaWiki's way: the indentation, ``<x />`` versus
+``<x></x>``, character references in text.
+
+Modes (dumpBackup's ``--full``, ``--current``, ``--stub``): "full" writes
+every revision with its text; "current" only each page's latest revision
+(the highest id); "stub" every revision with ``<text>`` as a reference
+(its bytes, sha1 and, when the dump has them, location and id) and no
+content; "stub-current" both. Schema "0.10" leaves out what 0.11 added:
+``<origin>``, the ``sha1`` and ``location`` attributes of ``<text>`` and
+every slot but the main one (as MediaWiki does).
+"""
+import os
+import sys
+import tempfile
+
+from .errors import InvalidArgumentError
+
+__all__ = ["XMLWriter", "export", "SCHEMAS", "MODES", "open_output"]
+
+SCHEMAS = ("0.10", "0.11")
+MODES = ("full", "current", "stub", "stub-current")
+
+#: leaf elements of a revision that belong to its main slot
+_MAIN_SLOT = frozenset(("origin", "model", "format", "text"))
+#: schema 0.11 additions that 0.10 output leaves out
+_NOT_IN_010 = frozenset(("origin",))
+_TEXT_ATTRS_NOT_IN_010 = frozenset(("sha1", "location"))
+
+_WRITE_BLOCK = 1 << 20
+
+
+def _esc(s):
+    """Element text: & < > (MediaWiki: htmlspecialchars with ENT_NOQUOTES)."""
+    if "&" in s:
+        s = s.replace("&", "&amp;")
+    if "<" in s:
+        s = s.replace("<", "&lt;")
+    if ">" in s:
+        s = s.replace(">", "&gt;")
+    return s
+
+
+_ATTR_MAP = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                           "'": "&#039;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def _esc_attr(s):
+    """Attribute value (MediaWiki: Sanitizer::encodeAttribute)."""
+    return s.translate(_ATTR_MAP)
+
+
+def _esc_bytes(b):
+    """Element text given as UTF-8 bytes (a revision's content)."""
+    if b"&" in b:
+        b = b.replace(b"&", b"&amp;")
+    if b"<" in b:
+        b = b.replace(b"<", b"&lt;")
+    if b">" in b:
+        b = b.replace(b">", b"&gt;")
+    return b
+
+
+def _attrs(pairs):
+    if not pairs:
+        return ""
+    return "".join(f' {k}="{_esc_attr(v)}"' for k, v in pairs)
+
+
+def _leaf(indent, name, value, pairs=None):
+    """One element holding text; empty or None as MediaWiki's short tag."""
+    a = _attrs(pairs)
+    if value is None or value == "":
+        if name in ("minor", "sha1") and not a:
+            return f"{indent}<{name}/>\n"
+        return f"{indent}<{name}{a} />\n"
+    return f"{indent}<{name}{a}>{_esc(value)}</{name}>\n"
+
+
+def _str(v):
+    return None if v is None else str(v)
+
+
+def _root_attributes(schema, lang):
+    return (
+        ("xmlns", f"http://www.mediawiki.org/xml/export-{schema}/"),
+        ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
+        ("xsi:schemaLocation", f"http://www.mediawiki.org/xml/export-{schema}/ "
+                               f"http://www.mediawiki.org/xml/export-{schema}.xsd"),
+        ("version", schema),
+        ("xml:lang", lang or "en"),
+    )
+
+
+class _Raws:
+    """The unmodelled children of one element, handed out in order."""
+
+    __slots__ = ("items", "i")
+
+    def __init__(self, extras):
+        self.items = sorted(extras, key=lambda r: r.position) if extras else ()
+        self.i = 0
+
+    def next(self, name):
+        if self.i < len(self.items) and self.items[self.i].name == name:
+            r = self.items[self.i]
+            self.i += 1
+            return r
+        return None
+
+    def rest(self):
+        r = self.items[self.i:]
+        self.i = len(self.items)
+        return r
+
+
+class XMLWriter:
+    """Writes export XML to a binary file object ``out``: :meth:`header`,
+    then :meth:`page` for each page, then :meth:`footer`.
+
+    ``mode`` and ``schema`` as in the module docstring. The writer takes any
+    objects with the fields of :class:`incrdump.values.Page` /
+    ``Revision`` / ``SiteInfo`` (or xmlread's).
+    """
+
+    def __init__(self, out, *, mode="full", schema="0.11"):
+        if mode not in MODES:
+            raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if schema not in SCHEMAS:
+            raise InvalidArgumentError(
+                f"schema must be one of {', '.join(SCHEMAS)}, not {schema!r}")
+        self.out = out
+        self.mode = mode
+        self.schema = schema
+        self.stub = mode.startswith("stub")
+        self.v10 = schema == "0.10"
+        self.bytes_written = 0
+
+    def _write(self, data):
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        self.out.write(data)
+        self.bytes_written += len(data)
+
+    # -- header and footer ----------------------------------------------------------
+    def header(self, siteinfo, top_extras=()):
+        """``<mediawiki ...>`` and the ``<siteinfo>`` block (siteinfo may be None)."""
+        root = None
+        lang = None
+        if siteinfo is not None:
+            lang = getattr(siteinfo, "lang", None)
+            stored = getattr(siteinfo, "root_attributes", None)
+            if stored and getattr(siteinfo, "version", None) == self.schema:
+                root = stored
+        if root is None:
+            root = _root_attributes(self.schema, lang)
+        parts = [f"<mediawiki{_attrs(root)}>\n"]
+        if siteinfo is not None:
+            parts.append(self._siteinfo(siteinfo))
+        for raw in sorted(top_extras or (), key=lambda r: r.position):
+            parts.append(f"  {raw.xml}\n")
+        self._write("".join(parts))
+
+    def _siteinfo(self, si):
+        attrs = si.attributes or {}
+        raws = _Raws(si.extras)
+        parts = [f"  <siteinfo{_attrs(attrs.get('siteinfo'))}>\n"]
+        for name in si.elements:
+            if name == "namespaces":
+                parts.append(f"    <namespaces{_attrs(attrs.get('namespaces'))}>\n")
+                for ns in (si.namespaces or {}).values():
+                    pairs = ns.attributes or (("key", str(ns.key)),) + (
+                        (("case", ns.case),) if ns.case is not None else ())
+                    parts.append(_leaf("      ", "namespace", ns.name, pairs))
+                parts.append("    </namespaces>\n")
+            elif name in ("sitename", "dbname", "base", "generator", "case"):
+                parts.append(_leaf("    ", name, getattr(si, name), attrs.get(name)))
+            else:
+                raw = raws.next(name)
+                if raw is not None:
+                    parts.append(f"    {raw.xml}\n")
+        for raw in raws.rest():
+            parts.append(f"    {raw.xml}\n")
+        parts.append("  </siteinfo>\n")
+        return "".join(parts)
+
+    def footer(self):
+        self._write("</mediawiki>\n")
+
+    # -- pages ----------------------------------------------------------------------
+    def page(self, page, revisions):
+        """One ``<page>`` with the given revisions (an iterable)."""
+        attrs = page.attributes or {}
+        raws = _Raws(page.extras)
+        after = []  # unmodelled children that followed the revisions
+        parts = [f"  <page{_attrs(attrs.get('page'))}>\n"]
+        for i, name in enumerate(page.elements):
+            if name == "title":
+                parts.append(_leaf("    ", "title", page.title, attrs.get("title")))
+            elif name == "ns":
+                parts.append(_leaf("    ", "ns", str(page.namespace), attrs.get("ns")))
+            elif name == "id":
+                parts.append(_leaf("    ", "id", str(page.id), attrs.get("id")))
+            elif name == "redirect":
+                pairs = attrs.get("redirect")
+                if pairs is None and page.redirect:
+                    pairs = (("title", page.redirect),)
+                parts.append(_leaf("    ", "redirect", "", pairs))
+            elif name == "restrictions":
+                parts.append(_leaf("    ", "restrictions", page.restrictions,
+                                   attrs.get("restrictions")))
+            else:
+                raw = raws.next(name)
+                if raw is None:
+                    continue
+                if raw.position > i:  # revisions came before it
+                    after.append(raw)
+                else:
+                    parts.append(f"    {raw.xml}\n")
+        after += raws.rest()
+        self._write("".join(parts))
+        for rev in revisions:
+            self.revision(rev)
+        tail = "".join(f"    {raw.xml}\n" for raw in after)
+        self._write(tail + "  </page>\n")
+
+    def revision(self, rev):
+        """One ``<revision>`` (the text read from the revision's slots)."""
+        attrs = rev.attributes or {}
+        raws = _Raws(rev.extras)
+        slots = list(rev.slots.values())
+        main = slots[0] if slots else None
+        others = iter(slots[1:])
+        v10 = self.v10
+        parts = [f"    <revision{_attrs(attrs.get('revision'))}>\n"]
+        for name in rev.elements:
+            if name in _MAIN_SLOT:
+                if v10 and name in _NOT_IN_010:
+                    continue
+                if name == "text":
+                    self._write("".join(parts))
+                    parts = []
+                    self._text("      ", main)
+                else:
+                    parts.append(_leaf("      ", name, _str(getattr(main, name)),
+                                       attrs.get(name)))
+            elif name == "id":
+                parts.append(_leaf("      ", "id", str(rev.id), attrs.get("id")))
+            elif name == "parentid":
+                parts.append(_leaf("      ", "parentid", _str(rev.parent_id),
+                                   attrs.get("parentid")))
+            elif name == "timestamp":
+                parts.append(_leaf("      ", "timestamp", rev.timestamp_text,
+                                   attrs.get("timestamp")))
+            elif name == "contributor":
+                if rev.user is not None:
+                    parts.append(self._contributor(rev.user))
+            elif name == "minor":
+                parts.append(_leaf("      ", "minor", "", attrs.get("minor")))
+            elif name == "comment":
+                parts.append(_leaf("      ", "comment", rev.comment, attrs.get("comment")))
+            elif name == "sha1":
+                parts.append(_leaf("      ", "sha1", rev.sha1, attrs.get("sha1")))
+            elif name == "content":
+                slot = next(others, None)
+                if slot is None or v10:
+                    continue
+                self._write("".join(parts))
+                parts = []
+                self._content(slot)
+            else:
+                raw = raws.next(name)
+                if raw is not None:
+                    parts.append(f"      {raw.xml}\n")
+        for raw in raws.rest():
+            parts.append(f"      {raw.xml}\n")
+        parts.append("    </revision>\n")
+        self._write("".join(parts))
+
+    def _contributor(self, user):
+        attrs = user.attributes or {}
+        own = _attrs(attrs.get("contributor"))
+        raws = _Raws(user.extras)
+        if not user.elements and not raws.items:
+            return f"      <contributor{own} />\n"
+        parts = [f"      <contributor{own}>\n"]
+        for name in user.elements:
+            if name == "username":
+                parts.append(_leaf("        ", "username", user.name, attrs.get("username")))
+            elif name == "id":
+                parts.append(_leaf("        ", "id", _str(user.id), attrs.get("id")))
+            elif name == "ip":
+                parts.append(_leaf("        ", "ip", user.ip, attrs.get("ip")))
+            else:
+                raw = raws.next(name)
+                if raw is not None:
+                    parts.append(f"        {raw.xml}\n")
+        for raw in raws.rest():
+            parts.append(f"        {raw.xml}\n")
+        parts.append("      </contributor>\n")
+        return "".join(parts)
+
+    def _content(self, slot):
+        attrs = slot.attributes or {}
+        raws = _Raws(slot.extras)
+        parts = [f"      <content{_attrs(attrs.get('content'))}>\n"]
+        for name in slot.elements or ("role", "origin", "model", "format", "text"):
+            if name == "text":
+                self._write("".join(parts))
+                parts = []
+                self._text("        ", slot)
+            elif name in ("role", "origin", "model", "format"):
+                if self.v10 and name in _NOT_IN_010:
+                    continue
+                parts.append(_leaf("        ", name, _str(getattr(slot, name)),
+                                   attrs.get(name)))
+            else:
+                raw = raws.next(name)
+                if raw is not None:
+                    parts.append(f"        {raw.xml}\n")
+        for raw in raws.rest():
+            parts.append(f"        {raw.xml}\n")
+        parts.append("      </content>\n")
+        self._write("".join(parts))
+
+    def _text(self, indent, slot):
+        pairs = slot.text_attributes
+        if pairs is None:
+            pairs = ()
+        if self.v10:
+            pairs = tuple(p for p in pairs if p[0] not in _TEXT_ATTRS_NOT_IN_010)
+        data = None
+        if not self.stub:
+            if hasattr(slot, "text_bytes"):
+                data = slot.text_bytes()
+            elif slot.text is not None:
+                data = slot.text.encode("utf-8", "surrogateescape")
+        elif getattr(slot, "stored", slot.text is not None):
+            # a text written as a reference: without xml:space, as dumpBackup
+            pairs = tuple(p for p in pairs if p[0] != "xml:space")
+        a = _attrs(pairs)
+        if not data:
+            self._write(f"{indent}<text{a} />\n")
+            return
+        self._write(f"{indent}<text{a}>")
+        self._write(_esc_bytes(data))
+        self._write("</text>\n")
+
+
+# ---- whole dumps ----------------------------------------------------------------------
+
+#: compressed output by file name extension
+_COMPRESSORS = {".bz2": "bz2", ".gz": "gzip", ".xz": "xz", ".zst": "zstd"}
+
+
+def compression_of(path):
+    """The compression chosen by ``path``'s extension, or None for plain XML."""
+    return _COMPRESSORS.get(os.path.splitext(os.fspath(path))[1].lower())
+
+
+class _Output:
+    """A file written under a temporary name beside ``path`` (compressed by
+    its extension) and renamed onto it by :meth:`finish`."""
+
+    def __init__(self, path, overwrite=True, level=None):
+        self.path = os.fspath(path)
+        if not overwrite and os.path.exists(self.path):
+            from .errors import ExistsError
+            raise ExistsError(f"{self.path}: already exists (overwrite it with --force)", 10)
+        directory, name = os.path.split(os.path.abspath(self.path))
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=directory)
+        self.raw = os.fdopen(fd, "wb", buffering=_WRITE_BLOCK)
+        self.file = _compressor(self.raw, compression_of(self.path), level)
+
+    def finish(self):
+        if self.file is not self.raw:
+            self.file.close()
+        self.raw.flush()
+        os.fsync(self.raw.fileno())
+        self.raw.close()
+        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.replace(self.tmp, self.path)
+
+    def discard(self):
+        for f in (self.file, self.raw):
+            try:
+                f.close()
+            except Exception:  # noqa: BLE001 -- the original error matters
+                pass
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _compressor(raw, compression, level):
+    if compression is None:
+        return raw
+    if compression == "bz2":
+        import bz2
+        return bz2.BZ2File(raw, "wb", compresslevel=level or 9)
+    if compression == "gzip":
+        import gzip
+        return gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level or 6, mtime=0)
+    if compression == "xz":
+        import lzma
+        return lzma.LZMAFile(raw, "wb", preset=6 if level is None else level)
+    import zstandard
+    cctx = zstandard.ZstdCompressor(level=level or 3, threads=-1)
+    return cctx.stream_writer(raw, closefd=False)
+
+
+def open_output(path, *, overwrite=True, level=None):
+    """An output for :func:`export`: ``.file`` to write, ``finish()`` /
+    ``discard()``."""
+    return _Output(path, overwrite, level)
+
+
+def export(dump, out, *, mode="full", schema="0.11", namespaces=None, exclude_namespaces=False,
+           start=None, end=None, revstart=None, revend=None, skip_header=False,
+           skip_footer=False, overwrite=True, level=None, progress=None):
+    """Write a dump as MediaWiki export XML.
+
+    ``dump``: a path or an open :class:`incrdump.Dump`. ``out``: a path
+    (compressed by its extension: .bz2, .gz, .xz, .zst; written under a
+    temporary name and renamed when complete, so a failure leaves no
+    partial file), ``"-"`` for standard output, or a binary file object.
+    ``mode``: "full" (default), "current", "stub", "stub-current" (a stub
+    dump, which has no text, is written as stubs whatever the mode says
+    about text). ``schema``: "0.11" (default) or "0.10". ``namespaces``: a
+    collection of namespace numbers to keep (all when None), or to leave
+    out when ``exclude_namespaces``. ``start``/``end``: page ids, end
+    exclusive; ``revstart``/``revend``: revision ids, end exclusive (pages
+    with no revision in the range are left out, as MediaWiki does).
+    ``skip_header``/``skip_footer`` leave out the ``<mediawiki>`` opening
+    with the site info, and its closing tag. ``progress``, if given, is
+    called now and then with a dict (pages, revisions, bytes). Returns that
+    dict for the whole export.
+    """
+    from .dump import Dump
+
+    own = not isinstance(dump, Dump)
+    if own:
+        dump = Dump(dump)
+    output = None
+    try:
+        if mode not in MODES:
+            raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if dump.info()["kind"] == "stub" and not mode.startswith("stub"):
+            mode = "stub-current" if mode == "current" else "stub"
+        if isinstance(out, (str, bytes, os.PathLike)) and out != "-":
+            output = _Output(out, overwrite, level)
+            f = output.file
+        elif out == "-":
+            f = sys.stdout.buffer
+        else:
+            f = out
+        stats = _export_into(dump, f, mode, schema, namespaces, exclude_namespaces, start,
+                             end, revstart, revend, skip_header, skip_footer, progress)
+        if output is not None:
+            output.finish()
+            output = None
+        else:
+            f.flush()
+        return stats
+    finally:
+        if output is not None:
+            output.discard()
+        if own:
+            dump.close()
+
+
+_PROGRESS_EVERY = 256  # pages between progress calls
+
+
+def _export_into(dump, f, mode, schema, namespaces, exclude, start, end, revstart, revend,
+                 skip_header, skip_footer, progress):
+    w = XMLWriter(f, mode=mode, schema=schema)
+    current = mode in ("current", "stub-current")
+    ns_filter = None
+    if namespaces is not None:
+        ns_filter = frozenset(int(n) for n in namespaces)
+    stats = {"pages": 0, "revisions": 0, "bytes": 0}
+    if not skip_header:
+        si = dump.siteinfo
+        w.header(si, si.top_extras if si is not None else ())
+    counted = [0]
+
+    def counting(revs):
+        for rev in revs:
+            counted[0] += 1
+            yield rev
+
+    ranged = revstart is not None or revend is not None
+    for page in dump.pages(start, end):
+        if ns_filter is not None and ((page.namespace in ns_filter) == exclude):
+            continue
+        if current:
+            latest = None
+            for rev in page:
+                if revstart is not None and rev.id < revstart:
+                    continue
+                if revend is not None and rev.id >= revend:
+                    break
+                latest = rev
+            if latest is None and ranged:
+                continue
+            revs = (latest,) if latest is not None else ()
+        elif ranged:
+            first = next(iter(_ids_in_range(page, revstart, revend)), None)
+            if first is None:
+                continue
+            revs = _ids_in_range(document_order(dump, page), revstart, revend)
+        else:
+            revs = document_order(dump, page)
+        w.page(page, counting(revs))
+        stats["pages"] += 1
+        if progress is not None and stats["pages"] % _PROGRESS_EVERY == 0:
+            stats["revisions"] = counted[0]
+            stats["bytes"] = w.bytes_written
+            progress(dict(stats))
+    if not skip_footer:
+        w.footer()
+    stats["revisions"] = counted[0]
+    stats["bytes"] = w.bytes_written
+    if progress is not None:
+        progress(dict(stats))
+    return stats
+
+
+def document_order(dump, page):
+    """The page's revisions in the order its XML listed them (id order but
+    for the moves in ``page.revision_order``)."""
+    order = getattr(page, "revision_order", None)
+    if not order:
+        yield from page
+        return
+    moved = {}
+    for rid, after in order:
+        moved.setdefault(after, []).append(rid)
+    skip = {rid for rid, _ in order}
+    done = set()
+
+    def with_followers(rev):
+        stack = [rev]
+        while stack:
+            r = stack.pop()
+            yield r
+            for rid in reversed(moved.get(r.id, ())):
+                follower = dump.get_revision(rid)
+                if follower is not None and follower.page_id == page.id and rid not in done:
+                    done.add(rid)
+                    stack.append(follower)
+
+    for rid in moved.get(0, ()):
+        rev = dump.get_revision(rid)
+        if rev is not None and rev.page_id == page.id and rid not in done:
+            done.add(rid)
+            yield from with_followers(rev)
+    for rev in page:
+        if rev.id in skip:
+            continue
+        yield from with_followers(rev)
+    for rid in sorted(skip - done):  # their predecessor is gone: at the end
+        rev = dump.get_revision(rid)
+        if rev is not None and rev.page_id == page.id:
+            yield rev
+
+
+def _ids_in_range(page, revstart, revend):
+    for rev in page:
+        if (revstart is None or rev.id >= revstart) and (revend is None or rev.id < revend):
+            yield rev
