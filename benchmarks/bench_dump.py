@@ -50,29 +50,24 @@ import importlib.util
 import json
 import math
 import os
-import platform
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import zlib
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _common import (MB, REPO, Runner, anchor, build_reader, environment,  # noqa: F401
+                     load_cache, log, save_cache, source_identity)
+
 if importlib.util.find_spec("incrdump") is None:   # not installed: this checkout's package
     sys.path.insert(0, REPO)
 
 DEFAULT_XML = "/work/shared/data/bench/peps-history.xml.xz"
 QUICK_XML = "/work/shared/data/real/aawiki-20260101-pages-meta-history.xml.7z"
-MB = 1e6
 CACHE_VERSION = 1
 KINDS = ("history", "current", "stub")
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 # ---- the derived XML -----------------------------------------------------------
@@ -192,100 +187,14 @@ def derive_xml(src, current_out, stub_out):
                       "stub": os.path.getsize(stub_out)}}
 
 
-# ---- child processes -------------------------------------------------------------
-
-class Runner:
-    """Runs children under ``bench_read run`` (see bench_read.c): their wall
-    clock, CPU time (user + system) and peak RSS. Started directly from
-    this Python process, a child's peak RSS would include this process's
-    own peak: Linux carries ru_maxrss across execve()."""
-
-    def __init__(self, exe, work):
-        self.exe, self.work = exe, work
-
-    def timed(self, argv, stdin_path=None, stdout_path=None):
-        """Run argv (stdin/stdout redirected to files, or /dev/null); return
-        {"wall", "cpu", "rss_mb"} of the child."""
-        res = os.path.join(self.work, "run.json")
-        with open(stdin_path or os.devnull, "rb") as fin, \
-                open(stdout_path or os.devnull, "wb") as fout:
-            rc = subprocess.run([self.exe, "run", res, *argv], stdin=fin, stdout=fout).returncode
-        if rc != 0:
-            raise RuntimeError("%s failed (exit %d)" % (" ".join(argv), rc))
-        with open(res) as f:
-            r = json.load(f)
-        os.unlink(res)
-        return {"wall": r["wall_ns"] / 1e9, "cpu": r["cpu_ns"] / 1e9,
-                "rss_mb": r["maxrss_kb"] * 1024 / MB}
-
-    def json(self, argv, name):
-        """timed() with stdout captured; returns (the JSON object on the last
-        line of stdout, the child's figures)."""
-        out = os.path.join(self.work, name + ".out")
-        fig = self.timed(argv, stdout_path=out)
-        with open(out, "rb") as f:
-            lines = f.read().splitlines()
-        os.unlink(out)
-        return json.loads(lines[-1]), fig
-
+# ---- child processes (timed by _common.Runner) ---------------------------------------
 
 def child_argv(mode, *args):
     """This script, run as a child measuring one thing through the Python API."""
     return [sys.executable, os.path.abspath(__file__), "--child", mode, *map(str, args)]
 
 
-# ---- anchors -----------------------------------------------------------------------
-
-COMPRESSORS = {
-    "xz -9": (["xz", "-9", "-T1", "-c"], ["xz", "-dc"], ".xz"),
-    "zstd -19 --long=27": (["zstd", "-q", "-19", "--long=27", "-T1", "-c"],
-                           ["zstd", "-q", "-dc", "--long=27"], ".zst"),
-}
-
-
-def anchor(runner, name, xml, decompress):
-    """Compress xml with the named anchor (and decompress it when asked):
-    size, and the child's wall/CPU/RSS of each step."""
-    comp, decomp, ext = COMPRESSORS[name]
-    if not shutil.which(comp[0]):
-        return {"error": "%s not found" % comp[0]}
-    out = os.path.join(runner.work, os.path.basename(xml) + ext)
-    log("anchor: %s %s ..." % (name, os.path.basename(xml)))
-    r = {"size": None, "compress": runner.timed(comp, xml, out)}
-    r["size"] = os.path.getsize(out)
-    if decompress:
-        r["decompress"] = runner.timed(decomp, out, None)
-    os.unlink(out)
-    return r
-
-
-def tool_versions():
-    """The anchors' versions, part of the cache key."""
-    out = {}
-    for tool in ("xz", "zstd"):
-        try:
-            out[tool] = subprocess.run([tool, "--version"], capture_output=True, text=True,
-                                       check=True).stdout.splitlines()[0]
-        except (OSError, subprocess.CalledProcessError):
-            out[tool] = None
-    return out
-
-
 # ---- incrdump through its CLI and Python API ---------------------------------------
-
-def build_reader(work):
-    """Compile benchmarks/bench_read.c with every csrc/*.c, -O2; its path."""
-    cc = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
-    if not cc:
-        sys.exit("bench_dump: needs a C compiler (gcc)")
-    csrc = os.path.join(REPO, "csrc")
-    exe = os.path.join(work, "bench_read")
-    sources = sorted(os.path.join(csrc, n) for n in os.listdir(csrc) if n.endswith(".c"))
-    subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE=", "-O2", "-I", csrc, "-o", exe,
-                    os.path.join(REPO, "benchmarks", "bench_read.c"), *sources,
-                    "-lzstd", "-llzma", "-lz", "-lm"], check=True)
-    return exe
-
 
 def write_ids(path, revs):
     """Lines "id bytes sha1" for bench_read.c and the Python reader child."""
@@ -417,30 +326,6 @@ def lat_summary(ns, cpu_ns):
             "cpu_p99_us": percentile(cpu_ns, 0.99) / 1e3}
 
 
-def source_identity(path):
-    st = os.stat(path)
-    return {"path": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def load_cache(work, ident):
-    """The cached corpus and anchors of a kept directory, if for this input."""
-    path = os.path.join(work, "cache.json")
-    try:
-        with open(path) as f:
-            cache = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    if cache.get("version") != CACHE_VERSION or cache.get("source") != ident or \
-            cache.get("tools") != tool_versions():
-        return {}
-    return cache
-
-
-def save_cache(work, cache):
-    with open(os.path.join(work, "cache.json"), "w") as f:
-        json.dump(cache, f)
-
-
 def prepare(args, work, cache):
     """Decompressed and derived XML in work; the corpus figures."""
     files = {k: os.path.join(work, k + ".xml") for k in KINDS}
@@ -560,27 +445,6 @@ def run_scans(runner, dump, corpus):
                   "bytes": c["text_bytes"], "declared_bytes": expect_bytes},
             "Python": {"wall": py["wall"], "cpu": py["cpu"], "rss_mb": pfig["rss_mb"],
                        "bytes": c["text_bytes"], "chars": py["chars"]}}
-
-
-def incrdump_build():
-    """Which incrdump was measured: the git commit (+ "-dirty" if csrc/ or
-    incrdump/ differ from it) and when the extension module was built."""
-    try:
-        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "csrc",
-                                "incrdump"], capture_output=True, text=True).stdout.strip()
-        head += "-dirty" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        head = "unknown"
-    try:
-        from incrdump import _incrdump
-        so = _incrdump.__file__
-        built = "%s built %s" % (os.path.basename(so), time.strftime(
-            "%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(so))))
-    except ImportError:
-        built = "extension module not built"
-    return "%s, %s" % (head, built)
 
 
 # ---- the table ----------------------------------------------------------------------
@@ -724,22 +588,11 @@ def report(res, out=None):
     p()
 
 
-def environment():
-    ram = None
-    try:
-        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
-    except (ValueError, OSError):
-        pass
-    return {"incrdump": incrdump_build(), "python": sys.version.split()[0],
-            "platform": platform.platform(), "cpus": os.cpu_count(), "ram_mb": ram,
-            "loadavg_start": os.getloadavg(), "tools": tool_versions()}
-
-
 def run(args, work):
     t_start = time.perf_counter()
     env = environment()
     ident = source_identity(args.xml)
-    cache = load_cache(work, ident) if args.keep else {}
+    cache = load_cache(work, ident, CACHE_VERSION) if args.keep else {}
     anchors_cached = bool(cache.get("anchors"))
     cache.update(version=CACHE_VERSION, source=ident, tools=env["tools"])
     files, corpus = prepare(args, work, cache)

@@ -26,6 +26,9 @@
  * read is dump_get_revision_by_id + revision_get_text(slot 0); the CRC-32
  * of the texts (in file order) is computed outside the timed window so the
  * caller can compare it with what Python read (and checked by sha1).
+ *
+ * Built with -DBENCH_READ_RUN_ONLY it is the "run" launcher alone and
+ * needs nothing from csrc/ (bench_xml.py times command-line tools only).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +44,14 @@
 #include <unistd.h>
 #include <zlib.h>
 
+static int64_t now_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#ifndef BENCH_READ_RUN_ONLY
 #include "incrdump.h"
 
 typedef struct Ids {
@@ -48,13 +59,6 @@ typedef struct Ids {
     int64_t *bytes;
     size_t n;
 } Ids;
-
-static int64_t now_ns(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void die(const char *what, Dump *d, int rc)
 {
@@ -277,6 +281,8 @@ static int run_cold(const char *path, const char *ids_path, int evict)
     return 0;
 }
 
+#endif /* BENCH_READ_RUN_ONLY */
+
 /* The "run" mode exists for the peak RSS. Linux keeps a process's
  * ru_maxrss across execve() from the memory it had before, so a child
  * that a large Python process starts (vfork + exec) reports at least that
@@ -319,6 +325,7 @@ int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "run") == 0)
         return run_child(argv[2], argv + 3);
+#ifndef BENCH_READ_RUN_ONLY
     if (argc == 3 && strcmp(argv[1], "scan") == 0)
         return run_scan(argv[2]);
     if (argc == 5 && strcmp(argv[1], "warm") == 0)
@@ -327,6 +334,7 @@ int main(int argc, char **argv)
         return run_cold(argv[2], argv[3], 0);
     if (argc == 4 && strcmp(argv[1], "evict") == 0)
         return run_cold(argv[2], argv[3], 1);
+#endif
     fprintf(stderr, "usage: bench_read scan DUMP | warm DUMP IDS WARMUP_IDS | "
                     "cold DUMP IDS | evict DUMP IDS | run OUT PROG [ARG...]\n");
     return 2;
