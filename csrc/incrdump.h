@@ -458,6 +458,55 @@ typedef struct DumpCheck {
 } DumpCheck;
 int dump_check(Dump *d, DumpCheck *out);
 
+/* ---- XML export of one page (the fast path of incrdump.xmlwrite) -----------
+ * Writes a page as MediaWiki 1.39's dumpBackup.php does (the XML layer
+ * writes the header and footer). Only pages whose records are in canonical
+ * form (an empty `extra` on the page and on every revision written) are
+ * written here; for any other page nothing is written and handled is 0.
+ * The sink gets the output in chunks of at most 1 MiB; data is borrowed for
+ * the call only; a nonzero return stops the export (DUMP_IOERR). The sink
+ * must not call into the Dump. */
+typedef int (*DumpXmlSink)(void *ctx, const uint8_t *data, size_t len);
+
+/* DumpXmlOptions.range bits: which revision-id bounds apply */
+#define DUMP_XML_REVSTART 1   /* only ids >= revstart */
+#define DUMP_XML_REVEND   2   /* only ids < revend */
+
+typedef struct DumpXmlOptions {
+    int schema;            /* 10 or 11 (export-0.10 leaves out <origin>, the
+                              sha1 and location of <text>, non-main slots) */
+    int stub;              /* 1: <text> without content (and without the
+                              xml:space of a text the dump holds) */
+    int current;           /* 1: only the latest (highest id) revision in range */
+    unsigned range;        /* DUMP_XML_REVSTART | DUMP_XML_REVEND; with either,
+                              a page with no revision in range is left out */
+    int64_t revstart, revend;
+    int quot, apos;        /* 1: element text also escapes " as &quot; / ' as
+                              &#039; (the style of some MediaWiki versions) */
+    const char *minor_tag; /* an empty <minor>, e.g. "<minor />"; NULL: "<minor/>" */
+    const char *sha1_tag;  /* an empty <sha1>; NULL: "<sha1/>" */
+    /* <text> attribute order per situation (index: bits 1 bytes, 2 bytes is
+     * 0, 4 sha1, 8 deleted, 16 location, 32 id present): keys separated by
+     * spaces, e.g. "bytes sha1 xml:space"; NULL = bytes sha1 deleted
+     * location id, then xml:space when the text is stored and not deleted.
+     * Borrowed for the call. */
+    const char *text_attrs[64];
+} DumpXmlOptions;
+
+typedef struct DumpXmlResult {
+    int handled;           /* 0: nothing written, the page is not canonical */
+    int written;           /* 1: the page was written (0 when left out) */
+    uint64_t revisions;    /* revisions written */
+    uint64_t bytes;        /* bytes given to the sink */
+} DumpXmlResult;
+
+/* Write page page_id per o to sink. DUMP_OK (see out->handled),
+ * DUMP_NOTFOUND (no such page), DUMP_INVALID (bad options), DUMP_IOERR (the
+ * sink refused), DUMP_CORRUPT, DUMP_NOMEM; after a failure part of the page
+ * may have reached the sink. */
+int dump_xml_page(Dump *d, int64_t page_id, const DumpXmlOptions *o, DumpXmlSink sink, void *ctx,
+                  DumpXmlResult *out);
+
 /* CDEF-END */
 
 #ifdef __cplusplus

@@ -1000,17 +1000,29 @@ int record_sha1_to_bin(const uint8_t *text, size_t n, uint8_t bin[20])
 
 void record_sha1_to_base36(const uint8_t bin[20], char out[31])
 {
-    uint8_t v[20];
-    memcpy(v, bin, 20);
-    for (int i = SHA1_TEXT_LEN - 1; i >= 0; i--) {
-        unsigned rem = 0;   /* v /= 36, big-endian long division */
-        for (int j = 0; j < 20; j++) {
-            unsigned cur = rem << 8 | v[j];
-            v[j] = (uint8_t)(cur / 36);
-            rem = cur % 36;
+    /* Long division of five big-endian 32-bit limbs by 36^6 gives six digits
+     * a round (a revision read converts one or two of these: the bytewise
+     * division was a fifth of a metadata scan). Five rounds give 30 digits;
+     * what is left is below 36, as 2^160 < 36^31. */
+    const uint64_t B = 2176782336u;   /* 36^6 */
+    uint32_t v[5];
+    for (int j = 0; j < 5; j++)
+        v[j] = (uint32_t)bin[4 * j] << 24 | (uint32_t)bin[4 * j + 1] << 16 |
+               (uint32_t)bin[4 * j + 2] << 8 | bin[4 * j + 3];
+    int i = SHA1_TEXT_LEN;
+    for (int round = 0; round < 5; round++) {
+        uint64_t rem = 0;
+        for (int j = 0; j < 5; j++) {
+            uint64_t cur = rem << 32 | v[j];
+            v[j] = (uint32_t)(cur / B);
+            rem = cur % B;
         }
-        out[i] = DIGITS36[rem];
+        for (int k = 0; k < 6; k++) {
+            out[--i] = DIGITS36[rem % 36];
+            rem /= 36;
+        }
     }
+    out[0] = DIGITS36[v[4]];
 }
 
 /* ---- timestamps ------------------------------------------------------------------- */

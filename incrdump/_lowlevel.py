@@ -1,6 +1,7 @@
 """One-to-one Python wrappers over the C core (``csrc/incrdump.h``): the
 storage engine (:class:`Store`, :class:`Cursor`) and dumps
-(:class:`DumpHandle` and its cursors, records as plain tuples).
+(:class:`DumpHandle` and its cursors, records as plain tuples; the C XML
+writer's :class:`XmlOptions` and :class:`XmlSink`).
 
 Layer: directly over the cffi module ``incrdump._incrdump``; the classes of
 the public API (``incrdump.dump``) build on this. Every call goes through
@@ -514,6 +515,7 @@ class DumpHandle:
         self._tlen = ffi.new("size_t *")
         self._page_out = ffi.new("Page **")
         self._rev_out = ffi.new("Revision **")
+        self._xml_res = ffi.new("DumpXmlResult *")
 
     @property
     def handle(self):
@@ -700,6 +702,84 @@ class DumpHandle:
 
     def delete_revision(self, rev_id):
         self._check(lib.dump_delete_revision(self.handle, rev_id))
+
+    # -- XML export ------------------------------------------------------------
+    def xml_page(self, page_id, options, sink):
+        """dump_xml_page(): write page_id as export XML through sink (an
+        :class:`XmlSink`) with options (:class:`XmlOptions`). Returns
+        (handled, written, revisions, bytes); handled is False when the page
+        is not canonical and nothing was written. An exception raised by the
+        sink's write is raised again here."""
+        res = self._xml_res
+        sink.error = None
+        rc = lib.dump_xml_page(self.handle, page_id, options.c, sink.c, _NULL, res)
+        if sink.error is not None:
+            err, sink.error = sink.error, None
+            raise err
+        if rc != OK:
+            _dump_check(rc, self._h)
+        return bool(res.handled), bool(res.written), res.revisions, res.bytes
+
+
+XML_REVSTART = lib.DUMP_XML_REVSTART
+XML_REVEND = lib.DUMP_XML_REVEND
+XML_SITUATIONS = 64   # entries of DumpXmlOptions.text_attrs
+
+
+class XmlOptions:
+    """A DumpXmlOptions for :meth:`DumpHandle.xml_page`. schema 10 or 11;
+    revstart/revend None for no bound; quot/apos, minor_tag/sha1_tag (bytes,
+    None: the default) the writer's style; text_attrs maps a situation
+    (0..63) to its space-separated <text> attribute keys (missing: the
+    default)."""
+
+    def __init__(self, schema, stub=False, current=False, revstart=None, revend=None,
+                 quot=False, apos=False, minor_tag=None, sha1_tag=None, text_attrs=None):
+        o = ffi.new("DumpXmlOptions *")
+        self._keep = []
+        o.schema = schema
+        o.stub = int(bool(stub))
+        o.current = int(bool(current))
+        o.quot = int(bool(quot))
+        o.apos = int(bool(apos))
+        for name, tag in (("minor_tag", minor_tag), ("sha1_tag", sha1_tag)):
+            if tag is not None:
+                b = ffi.new("char[]", tag)
+                self._keep.append(b)
+                setattr(o, name, b)
+        rng = 0
+        if revstart is not None:
+            rng |= XML_REVSTART
+            o.revstart = revstart
+        if revend is not None:
+            rng |= XML_REVEND
+            o.revend = revend
+        o.range = rng
+        for sit, keys in (text_attrs or {}).items():
+            b = ffi.new("char[]", keys.encode("utf-8"))
+            self._keep.append(b)
+            o.text_attrs[sit] = b
+        self.c = o
+
+
+class XmlSink:
+    """The DumpXmlSink handed to C: calls ``write`` with each chunk as a
+    buffer over C memory, valid only during the call (so ``write`` must
+    consume it before returning, as file objects do). The callback object
+    lives as long as this one."""
+
+    def __init__(self, write):
+        self.error = None
+
+        def cb(ctx, data, n):
+            try:
+                write(_buffer(data, n))
+                return 0
+            except BaseException as e:  # noqa: BLE001 -- raised again by xml_page
+                self.error = e
+                return 1
+
+        self.c = ffi.callback("DumpXmlSink", cb)
 
 
 class DumpPageCursor:

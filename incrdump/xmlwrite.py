@@ -28,14 +28,23 @@ every revision with its text; "current" only each page's latest revision
 content; "stub-current" both. Schema "0.10" leaves out what 0.11 added:
 ``<origin>``, the ``sha1`` and ``location`` attributes of ``<text>`` and
 every slot but the main one (as MediaWiki does).
+
+:func:`export` hands each page to the C writer first (``dump_xml_page``,
+csrc/dump_xml.c), which writes the pages whose records are in canonical form
+(an empty ``extra``: the XML follows from the C fields alone) with the same
+bytes, several times faster; the others, and every page with ``fast=False``,
+go through :class:`XMLWriter`.
 """
+import io
 import os
 import sys
 import tempfile
 
-from .errors import InvalidArgumentError
+from . import _extra
+from . import _lowlevel as L
+from .errors import CorruptDumpError, InvalidArgumentError
 
-__all__ = ["XMLWriter", "export", "SCHEMAS", "MODES", "open_output"]
+__all__ = ["XMLWriter", "export", "SCHEMAS", "MODES", "DEFAULT_STYLE", "open_output"]
 
 SCHEMAS = ("0.10", "0.11")
 MODES = ("full", "current", "stub", "stub-current")
@@ -47,6 +56,13 @@ _NOT_IN_010 = frozenset(("origin",))
 _TEXT_ATTRS_NOT_IN_010 = frozenset(("sha1", "location"))
 
 _WRITE_BLOCK = 1 << 20
+
+#: What differs between MediaWiki versions' XML (a dump keeps the style its
+#: input was written in; see incrdump.xmlread): whether element text escapes
+#: double quotes (``&quot;``: Wikimedia's dumps) and apostrophes
+#: (``&#039;``), and how an empty ``<minor>`` and ``<sha1>`` are written.
+#: The default is MediaWiki 1.39's.
+DEFAULT_STYLE = {"quot": False, "apos": False, "minor": "<minor/>", "sha1": "<sha1/>"}
 
 
 def _esc(s):
@@ -84,16 +100,6 @@ def _attrs(pairs):
     if not pairs:
         return ""
     return "".join(f' {k}="{_esc_attr(v)}"' for k, v in pairs)
-
-
-def _leaf(indent, name, value, pairs=None):
-    """One element holding text; empty or None as MediaWiki's short tag."""
-    a = _attrs(pairs)
-    if value is None or value == "":
-        if name in ("minor", "sha1") and not a:
-            return f"{indent}<{name}/>\n"
-        return f"{indent}<{name}{a} />\n"
-    return f"{indent}<{name}{a}>{_esc(value)}</{name}>\n"
 
 
 def _str(v):
@@ -137,12 +143,14 @@ class XMLWriter:
     """Writes export XML to a binary file object ``out``: :meth:`header`,
     then :meth:`page` for each page, then :meth:`footer`.
 
-    ``mode`` and ``schema`` as in the module docstring. The writer takes any
+    ``mode`` and ``schema`` as in the module docstring; ``style`` (default:
+    the site info's, else :data:`DEFAULT_STYLE`) the details that vary
+    between MediaWiki versions. The writer takes any
     objects with the fields of :class:`incrdump.values.Page` /
     ``Revision`` / ``SiteInfo`` (or xmlread's).
     """
 
-    def __init__(self, out, *, mode="full", schema="0.11"):
+    def __init__(self, out, *, mode="full", schema="0.11", style=None):
         if mode not in MODES:
             raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         if schema not in SCHEMAS:
@@ -154,6 +162,34 @@ class XMLWriter:
         self.stub = mode.startswith("stub")
         self.v10 = schema == "0.10"
         self.bytes_written = 0
+        self.style = dict(DEFAULT_STYLE)
+        if style:
+            self.style.update((k, v) for k, v in style.items() if k in DEFAULT_STYLE)
+        st = self.style
+        self._short = {"minor": st["minor"], "sha1": st["sha1"]}
+        table = {}
+        if st["quot"]:
+            table['"'] = "&quot;"
+        if st["apos"]:
+            table["'"] = "&#039;"
+        self._quotes = [(k.encode(), v.encode()) for k, v in table.items()]
+        if table:
+            table.update({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+            trans = str.maketrans(table)
+            self._esc = lambda s: s.translate(trans)
+        else:
+            self._esc = _esc
+
+    def _leaf(self, indent, name, value, pairs=None):
+        """One element holding text; empty or None as a short tag."""
+        a = _attrs(pairs)
+        if value is None or value == "":
+            if not a:
+                short = self._short.get(name)
+                if short is not None:
+                    return f"{indent}{short}\n"
+            return f"{indent}<{name}{a} />\n"
+        return f"{indent}<{name}{a}>{self._esc(value)}</{name}>\n"
 
     def _write(self, data):
         if isinstance(data, str):
@@ -190,10 +226,10 @@ class XMLWriter:
                 for ns in (si.namespaces or {}).values():
                     pairs = ns.attributes or (("key", str(ns.key)),) + (
                         (("case", ns.case),) if ns.case is not None else ())
-                    parts.append(_leaf("      ", "namespace", ns.name, pairs))
+                    parts.append(self._leaf("      ", "namespace", ns.name, pairs))
                 parts.append("    </namespaces>\n")
             elif name in ("sitename", "dbname", "base", "generator", "case"):
-                parts.append(_leaf("    ", name, getattr(si, name), attrs.get(name)))
+                parts.append(self._leaf("    ", name, getattr(si, name), attrs.get(name)))
             else:
                 raw = raws.next(name)
                 if raw is not None:
@@ -215,18 +251,18 @@ class XMLWriter:
         parts = [f"  <page{_attrs(attrs.get('page'))}>\n"]
         for i, name in enumerate(page.elements):
             if name == "title":
-                parts.append(_leaf("    ", "title", page.title, attrs.get("title")))
+                parts.append(self._leaf("    ", "title", page.title, attrs.get("title")))
             elif name == "ns":
-                parts.append(_leaf("    ", "ns", str(page.namespace), attrs.get("ns")))
+                parts.append(self._leaf("    ", "ns", str(page.namespace), attrs.get("ns")))
             elif name == "id":
-                parts.append(_leaf("    ", "id", str(page.id), attrs.get("id")))
+                parts.append(self._leaf("    ", "id", str(page.id), attrs.get("id")))
             elif name == "redirect":
                 pairs = attrs.get("redirect")
                 if pairs is None and page.redirect:
                     pairs = (("title", page.redirect),)
-                parts.append(_leaf("    ", "redirect", "", pairs))
+                parts.append(self._leaf("    ", "redirect", "", pairs))
             elif name == "restrictions":
-                parts.append(_leaf("    ", "restrictions", page.restrictions,
+                parts.append(self._leaf("    ", "restrictions", page.restrictions,
                                    attrs.get("restrictions")))
             else:
                 raw = raws.next(name)
@@ -261,25 +297,25 @@ class XMLWriter:
                     parts = []
                     self._text("      ", main)
                 else:
-                    parts.append(_leaf("      ", name, _str(getattr(main, name)),
+                    parts.append(self._leaf("      ", name, _str(getattr(main, name)),
                                        attrs.get(name)))
             elif name == "id":
-                parts.append(_leaf("      ", "id", str(rev.id), attrs.get("id")))
+                parts.append(self._leaf("      ", "id", str(rev.id), attrs.get("id")))
             elif name == "parentid":
-                parts.append(_leaf("      ", "parentid", _str(rev.parent_id),
+                parts.append(self._leaf("      ", "parentid", _str(rev.parent_id),
                                    attrs.get("parentid")))
             elif name == "timestamp":
-                parts.append(_leaf("      ", "timestamp", rev.timestamp_text,
+                parts.append(self._leaf("      ", "timestamp", rev.timestamp_text,
                                    attrs.get("timestamp")))
             elif name == "contributor":
                 if rev.user is not None:
                     parts.append(self._contributor(rev.user))
             elif name == "minor":
-                parts.append(_leaf("      ", "minor", "", attrs.get("minor")))
+                parts.append(self._leaf("      ", "minor", "", attrs.get("minor")))
             elif name == "comment":
-                parts.append(_leaf("      ", "comment", rev.comment, attrs.get("comment")))
+                parts.append(self._leaf("      ", "comment", rev.comment, attrs.get("comment")))
             elif name == "sha1":
-                parts.append(_leaf("      ", "sha1", rev.sha1, attrs.get("sha1")))
+                parts.append(self._leaf("      ", "sha1", rev.sha1, attrs.get("sha1")))
             elif name == "content":
                 slot = next(others, None)
                 if slot is None or v10:
@@ -305,11 +341,11 @@ class XMLWriter:
         parts = [f"      <contributor{own}>\n"]
         for name in user.elements:
             if name == "username":
-                parts.append(_leaf("        ", "username", user.name, attrs.get("username")))
+                parts.append(self._leaf("        ", "username", user.name, attrs.get("username")))
             elif name == "id":
-                parts.append(_leaf("        ", "id", _str(user.id), attrs.get("id")))
+                parts.append(self._leaf("        ", "id", _str(user.id), attrs.get("id")))
             elif name == "ip":
-                parts.append(_leaf("        ", "ip", user.ip, attrs.get("ip")))
+                parts.append(self._leaf("        ", "ip", user.ip, attrs.get("ip")))
             else:
                 raw = raws.next(name)
                 if raw is not None:
@@ -331,7 +367,7 @@ class XMLWriter:
             elif name in ("role", "origin", "model", "format"):
                 if self.v10 and name in _NOT_IN_010:
                     continue
-                parts.append(_leaf("        ", name, _str(getattr(slot, name)),
+                parts.append(self._leaf("        ", name, _str(getattr(slot, name)),
                                    attrs.get(name)))
             else:
                 raw = raws.next(name)
@@ -352,9 +388,12 @@ class XMLWriter:
         if not self.stub:
             if hasattr(slot, "text_bytes"):
                 data = slot.text_bytes()
+                if data is None and getattr(slot, "stored", False):
+                    raise CorruptDumpError(
+                        f"revision {slot._rev_id}: the text of slot {slot.role!r} is missing")
             elif slot.text is not None:
                 data = slot.text.encode("utf-8", "surrogateescape")
-        elif getattr(slot, "stored", slot.text is not None):
+        elif (slot.stored if hasattr(slot, "stored") else slot.text is not None):
             # a text written as a reference: without xml:space, as dumpBackup
             pairs = tuple(p for p in pairs if p[0] != "xml:space")
         a = _attrs(pairs)
@@ -362,7 +401,11 @@ class XMLWriter:
             self._write(f"{indent}<text{a} />\n")
             return
         self._write(f"{indent}<text{a}>")
-        self._write(_esc_bytes(data))
+        data = _esc_bytes(data)
+        for q, ref in self._quotes:
+            if q in data:
+                data = data.replace(q, ref)
+        self._write(data)
         self._write("</text>\n")
 
 
@@ -443,7 +486,7 @@ def open_output(path, *, overwrite=True, level=None):
 
 def export(dump, out, *, mode="full", schema="0.11", namespaces=None, exclude_namespaces=False,
            start=None, end=None, revstart=None, revend=None, skip_header=False,
-           skip_footer=False, overwrite=True, level=None, progress=None):
+           skip_footer=False, overwrite=True, level=None, progress=None, fast=True):
     """Write a dump as MediaWiki export XML.
 
     ``dump``: a path or an open :class:`incrdump.Dump`. ``out``: a path
@@ -460,7 +503,9 @@ def export(dump, out, *, mode="full", schema="0.11", namespaces=None, exclude_na
     ``skip_header``/``skip_footer`` leave out the ``<mediawiki>`` opening
     with the site info, and its closing tag. ``progress``, if given, is
     called now and then with a dict (pages, revisions, bytes). Returns that
-    dict for the whole export.
+    dict for the whole export. ``fast=False`` writes every page with
+    :class:`XMLWriter` (by default the C writer, ``dump_xml_page``, does
+    the pages whose records are in canonical form: the same bytes, faster).
     """
     from .dump import Dump
 
@@ -481,7 +526,7 @@ def export(dump, out, *, mode="full", schema="0.11", namespaces=None, exclude_na
         else:
             f = out
         stats = _export_into(dump, f, mode, schema, namespaces, exclude_namespaces, start,
-                             end, revstart, revend, skip_header, skip_footer, progress)
+                             end, revstart, revend, skip_header, skip_footer, progress, fast)
         if output is not None:
             output.finish()
             output = None
@@ -499,15 +544,15 @@ _PROGRESS_EVERY = 256  # pages between progress calls
 
 
 def _export_into(dump, f, mode, schema, namespaces, exclude, start, end, revstart, revend,
-                 skip_header, skip_footer, progress):
-    w = XMLWriter(f, mode=mode, schema=schema)
+                 skip_header, skip_footer, progress, fast=True):
+    si = dump.siteinfo
+    w = XMLWriter(f, mode=mode, schema=schema, style=getattr(si, "style", None))
     current = mode in ("current", "stub-current")
     ns_filter = None
     if namespaces is not None:
         ns_filter = frozenset(int(n) for n in namespaces)
     stats = {"pages": 0, "revisions": 0, "bytes": 0}
     if not skip_header:
-        si = dump.siteinfo
         w.header(si, si.top_extras if si is not None else ())
     counted = [0]
 
@@ -517,28 +562,33 @@ def _export_into(dump, f, mode, schema, namespaces, exclude, start, end, revstar
             yield rev
 
     ranged = revstart is not None or revend is not None
+    c_writer = _CWriter.make(dump, w, current, revstart, revend) if fast else None
     for page in dump.pages(start, end):
         if ns_filter is not None and ((page.namespace in ns_filter) == exclude):
             continue
-        if current:
-            latest = None
-            for rev in page:
-                if revstart is not None and rev.id < revstart:
+        done = c_writer.page(page.id, counted) if c_writer is not None else None
+        if done is False:  # no revision in range: left out
+            continue
+        if done is None:  # not canonical: the Python writer
+            if current:
+                latest = None
+                for rev in page:
+                    if revstart is not None and rev.id < revstart:
+                        continue
+                    if revend is not None and rev.id >= revend:
+                        break
+                    latest = rev
+                if latest is None and ranged:
                     continue
-                if revend is not None and rev.id >= revend:
-                    break
-                latest = rev
-            if latest is None and ranged:
-                continue
-            revs = (latest,) if latest is not None else ()
-        elif ranged:
-            first = next(iter(_ids_in_range(page, revstart, revend)), None)
-            if first is None:
-                continue
-            revs = _ids_in_range(document_order(dump, page), revstart, revend)
-        else:
-            revs = document_order(dump, page)
-        w.page(page, counting(revs))
+                revs = (latest,) if latest is not None else ()
+            elif ranged:
+                first = next(iter(_ids_in_range(page, revstart, revend)), None)
+                if first is None:
+                    continue
+                revs = _ids_in_range(document_order(dump, page), revstart, revend)
+            else:
+                revs = document_order(dump, page)
+            w.page(page, counting(revs))
         stats["pages"] += 1
         if progress is not None and stats["pages"] % _PROGRESS_EVERY == 0:
             stats["revisions"] = counted[0]
@@ -551,6 +601,67 @@ def _export_into(dump, f, mode, schema, namespaces, exclude, start, end, revstar
     if progress is not None:
         progress(dict(stats))
     return stats
+
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+#: keys a <text> attribute profile entry may name (_extra.text_attributes)
+_PROFILE_KEYS = frozenset(_extra.TEXT_KEYS + ("xml:space",))
+
+
+class _CWriter:
+    """The C writer (``dump_xml_page``) for the pages whose records are in
+    canonical form; :meth:`page` says which pages it left to the
+    :class:`XMLWriter` ``w``, whose style, mode and schema it follows and
+    whose output (and ``bytes_written``) it shares."""
+
+    @classmethod
+    def make(cls, dump, w, current, revstart, revend):
+        """A writer, or None when the options or the style are beyond C's
+        reach (ids outside int64, a NUL in a short tag)."""
+        for v in (revstart, revend):
+            if v is not None and not _INT64[0] <= v <= _INT64[1]:
+                return None
+        tags = [(f"<{k} />" if w.style[k] is None else str(w.style[k])).encode(
+            "utf-8", "surrogateescape") for k in ("minor", "sha1")]  # as XMLWriter._leaf
+        if any(b"\0" in t for t in tags):
+            return None
+        table = {}
+        for sit, keys in (dump._profile or {}).items():
+            if 0 <= sit < L.XML_SITUATIONS:
+                valid = all(k in _PROFILE_KEYS for k in keys)
+                table[sit] = " ".join(keys) if valid else "?"  # "?": left to Python
+        options = L.XmlOptions(10 if w.v10 else 11, w.stub, current, revstart, revend,
+                               bool(w.style["quot"]), bool(w.style["apos"]), tags[0], tags[1],
+                               table)
+        return cls(dump, w, options)
+
+    def __init__(self, dump, w, options):
+        self.dump = dump
+        self.w = w
+        self.options = options
+        self.sink = L.XmlSink(_chunk_writer(w.out))
+
+    def page(self, page_id, counted):
+        """True: written; False: left out (no revision in range); None: not
+        canonical, nothing written. counted[0] grows by the revisions written."""
+        dump = self.dump
+        with dump._lock:
+            handled, written, revisions, nbytes = dump._handle().xml_page(
+                page_id, self.options, self.sink)
+        if not handled:
+            return None
+        counted[0] += revisions
+        self.w.bytes_written += nbytes
+        return written
+
+
+def _chunk_writer(f):
+    """``f.write`` for the C writer's chunks, which are views of C memory
+    valid during the call only: io's file objects consume what write() is
+    given before returning (the io contract); anything else gets a copy."""
+    if isinstance(f, (io.RawIOBase, io.BufferedIOBase)):
+        return f.write
+    return lambda b: f.write(bytes(b))
 
 
 def document_order(dump, page):

@@ -246,7 +246,7 @@ static RevisionInfo full(void)
 
 /* Reference base36: the decimal-free schoolbook way, digits from a
  * big-endian 20-byte number by repeated subtraction-free division in
- * 32-bit limbs (independent of record.c's byte-wise loops). */
+ * 32-bit limbs, one digit per division (record.c takes six at a time). */
 static void ref_base36(const uint8_t bin[20], char out[31])
 {
     uint32_t limb[5];
