@@ -78,7 +78,9 @@ know and a writer keeps them: ``elements`` (child names of <siteinfo>),
 (key -> attribute pairs, when not the canonical ``key``/``case``),
 ``root`` (the <mediawiki> attributes in order), ``top`` (top-level
 elements other than pages, as extras), ``text_attrs`` (the profile:
-[[situation, [keys]], ...]).
+[[situation, [keys]], ...]), ``style`` (how the input's writer escaped
+and wrote short tags: {"quot": bool, "apos": bool, "minor": "<minor/>" or
+"<minor />", "sha1": likewise}; see incrdump.xmlwrite.DEFAULT_STYLE).
 """
 import dataclasses
 import json
@@ -710,7 +712,8 @@ def decode_revision(extra, nslots):
 
 # ---- site info ----------------------------------------------------------------------
 
-SITE_KEYS = ("elements", "attributes", "extras", "namespaces", "root", "top", "text_attrs")
+SITE_KEYS = ("elements", "attributes", "extras", "namespaces", "root", "top", "text_attrs",
+             "style")
 
 
 def _raw_list(raws):
@@ -740,6 +743,8 @@ def encode_site(fields, keep, profile):
     if fields.get("namespaces"):
         obj["namespaces"] = {str(k): [list(p) for p in v]
                              for k, v in fields["namespaces"].items()}
+    if fields.get("style"):
+        obj["style"] = dict(fields["style"])
     if profile:
         obj["text_attrs"] = [[sit, list(keys)] for sit, keys in sorted(profile.items())]
     return bytes((VERSION,)) + json.dumps(obj, ensure_ascii=False,
@@ -771,6 +776,12 @@ def decode_site(extra):
         for k in ("extras", "top"):
             if k in obj:
                 fields[k] = _raw_objs(obj[k], what)
+        if "style" in obj:
+            style = obj["style"]
+            if not isinstance(style, dict):
+                raise ValueError("style is not an object")
+            fields["style"] = {str(k): v for k, v in style.items()
+                               if isinstance(v, (bool, str))}
         profile = {}
         for sit, keys in obj.get("text_attrs", ()):
             profile[int(sit)] = tuple(str(k) for k in keys)

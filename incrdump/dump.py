@@ -258,7 +258,7 @@ class Dump:
             _dec(rec.casing), namespaces, elements=elements,
             attributes=f.get("attributes"), extras=f.get("extras"),
             version=_dec(rec.schema), lang=_dec(rec.lang), root_attributes=f.get("root", ()),
-            top_extras=f.get("top"))
+            top_extras=f.get("top"), style=f.get("style"))
 
     def _write_site(self, rec=None):
         """Put the site info (rec, or the current one) with the current
@@ -657,7 +657,9 @@ class Dump:
                        _enc(rev.sha1), extra, slots)
         self._dh.put_revision(rec)
 
-    def _put_siteinfo(self, si, version, lang, root_attributes, top_extras):
+    def _put_siteinfo(self, si, version, lang, root_attributes, top_extras, style=None):
+        if style is None:
+            style = getattr(si, "style", None)
         if version is None:
             version = getattr(si, "version", None)
         if lang is None:
@@ -682,7 +684,8 @@ class Dump:
                 elements += ("namespaces",)
         fields = {"elements": elements, "attributes": getattr(si, "attributes", None),
                   "extras": getattr(si, "extras", None), "namespaces": nsattrs,
-                  "root": tuple(root_attributes or ()), "top": top_extras}
+                  "root": tuple(root_attributes or ()), "top": top_extras,
+                  "style": dict(style) if style else None}
         rec = L.SiteRec(_enc(si.sitename), _enc(si.dbname), _enc(si.base), _enc(si.generator),
                         _enc(si.case), _enc(lang), _enc(version), None, namespaces)
         self._write_site((rec, fields))
@@ -808,14 +811,15 @@ class Transaction:
             d._load_site()
 
     def put_siteinfo(self, siteinfo, *, version=None, lang=None, root_attributes=None,
-                     top_extras=None):
+                     top_extras=None, style=None):
         """Replace the site info with ``siteinfo`` (an xmlread or dump
         SiteInfo). version, lang and root_attributes are the XML root's
         (XMLReader.version, .lang, .attributes); top_extras its top-level
-        elements other than pages."""
+        elements other than pages; style the XML writer's details
+        (XMLReader.style, :data:`incrdump.xmlwrite.DEFAULT_STYLE`)."""
         d = self._live()
         with d._lock:
-            d._put_siteinfo(siteinfo, version, lang, root_attributes, top_extras)
+            d._put_siteinfo(siteinfo, version, lang, root_attributes, top_extras, style)
 
     def put_page(self, page=None, **fields):
         """Insert or replace a page: an xmlread or dump Page, or the fields

@@ -125,16 +125,17 @@ class SiteInfo:
     schema, e.g. "0.11"), ``lang``, ``root_attributes`` and ``top_extras``
     (top-level elements other than pages). ``elements``, ``attributes``
     and ``extras`` are the fidelity details, as in
-    :class:`incrdump.xmlread.SiteInfo`.
+    :class:`incrdump.xmlread.SiteInfo`; ``style`` the XML writer's habits
+    (a dict, see :data:`incrdump.xmlwrite.DEFAULT_STYLE`; None: unknown).
     """
 
     __slots__ = ("sitename", "dbname", "base", "generator", "case", "namespaces",
                  "elements", "attributes", "extras", "version", "lang", "root_attributes",
-                 "top_extras", "_by_name")
+                 "top_extras", "style", "_by_name")
 
     def __init__(self, sitename=None, dbname=None, base=None, generator=None, case=None,
                  namespaces=None, *, elements=(), attributes=None, extras=None, version=None,
-                 lang=None, root_attributes=(), top_extras=None):
+                 lang=None, root_attributes=(), top_extras=None, style=None):
         self.sitename, self.dbname, self.base = sitename, dbname, base
         self.generator, self.case, self.namespaces = generator, case, namespaces
         self.elements = tuple(elements)
@@ -143,6 +144,7 @@ class SiteInfo:
         self.version, self.lang = version, lang
         self.root_attributes = tuple(root_attributes)
         self.top_extras = list(top_extras or [])
+        self.style = dict(style) if style else None
         self._by_name = None
 
     def namespace_of(self, title):
