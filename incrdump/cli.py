@@ -178,24 +178,90 @@ def _progress_printer(verb):
     return show
 
 
+class _Terminated(Exception):
+    """SIGTERM during an import: unwinds like an error, so that the
+    temporary file is removed."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _import_progress():
+    """A progress callback for load() drawing one updating line on stderr
+    (with a bar and percent when the inputs' stored sizes are known), or
+    None when stderr is not a terminal. ``show.drawn`` tells whether a
+    line is on the screen."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(stats):
+        secs = stats["seconds"]
+        mb = stats["xml_bytes"] / 1e6
+        rate = f"{mb / secs:.1f} MB/s" if secs >= 0.5 else "-- MB/s"
+        counts = (f"{stats['pages']:,} pages, {stats['revisions']:,} revisions, "
+                  f"{mb:,.1f} MB at {rate}, {int(secs) // 60}:{int(secs) % 60:02d}")
+        try:
+            width = os.get_terminal_size(sys.stderr.fileno()).columns or 80
+        except OSError:
+            width = 80
+        line = f"import: {counts}"
+        done, size = stats["input_bytes"], stats["input_size"]
+        if done is not None and size:
+            frac = min(done / size, 1.0)
+            filled = int(frac * 20)
+            line = f"import {frac:4.0%} [{'#' * filled}{'.' * (20 - filled)}] {counts}"
+            if len(line) >= width:
+                line = f"import {frac:4.0%} {counts}"
+        print("\r" + line[:width - 1] + "\x1b[K", end="", file=sys.stderr, flush=True)
+        show.drawn = True
+
+    show.drawn = False
+    return show
+
+
 def cmd_import(args):
-    """Load MediaWiki XML export files (schema 0.3 to 0.11; plain, .bz2,
-    .gz, .xz, .zst or .7z; "-" for standard input) into a new dump. Several
-    sources are read in order as parts of one wiki. The dump is written
-    under a temporary name and appears under DUMP only when complete."""
+    """Load MediaWiki XML export files (schema 0.3 to 0.11, UTF-8 or UTF-16;
+    plain, .bz2 (multistream too), .gz, .xz, .zst or .7z; "-" for standard
+    input) into a new dump. Several sources are read in order as parts of
+    one wiki (page-range split files). Bad input -- malformed XML, a damaged
+    archive, a revision without text in a non-stub import, a duplicate page
+    or revision id -- is an error naming the file (and for XML its line and
+    column), and DUMP is left as it was. The dump is written under a
+    temporary name and appears under DUMP only when complete. A progress
+    line is drawn on stderr when it is a terminal (not with --quiet)."""
+    import signal
+
     from .load import load
 
     kind = args.kind or "history"
-    progress = _progress_printer("import")
-    stats = load(args.output, args.sources, kind=kind, articles=args.articles,
-                 codec=args.codec, level=args.level, max_depth=args.max_depth,
-                 progress=progress, allow_control_chars=args.allow_control_chars,
-                 overwrite=args.force)
-    if progress is not None:
+    progress = None if args.quiet else _import_progress()
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        stats = load(args.output, args.sources, kind=kind, articles=args.articles,
+                     codec=args.codec, level=args.level, max_depth=args.max_depth,
+                     progress=progress, allow_control_chars=args.allow_control_chars,
+                     overwrite=args.force)
+    except _Terminated:
+        if progress is not None and progress.drawn:
+            print(file=sys.stderr)
+        print("incrdump import: terminated", file=sys.stderr)
+        return 143
+    except BaseException:
+        if progress is not None and progress.drawn:
+            print(file=sys.stderr)  # end the progress line before the message
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if progress is not None and progress.drawn:
         print(file=sys.stderr)
     if args.json:
         _print(stats, True)
-    else:
+    elif not args.quiet:
         print(f"{args.output}: {stats['pages']} pages, {stats['revisions']} revisions "
               f"({kind}) in {stats['seconds']:.1f} s")
     return 0
@@ -239,11 +305,12 @@ def cmd_export(args):
         import time
         started = time.monotonic()
 
-        def progress(stats):
+        def show(stats):
             secs = time.monotonic() - started
             print(f"\rexport: {stats['pages']} pages, {stats['revisions']} revisions, "
                   f"{stats['bytes'] / 1e6:.1f} MB of XML, {secs:.0f} s", end="",
                   file=sys.stderr, flush=True)
+        progress = show
     stats = export(args.dump, out, mode=args.mode, schema=args.schema,
                    namespaces=namespaces, exclude_namespaces=exclude, start=args.start,
                    end=args.end, revstart=args.revstart, revend=args.revend,
@@ -368,7 +435,10 @@ def _setup_import(p):
                    help="longest delta chain (default 16; 1 = no deltas)")
     p.add_argument("--allow-control-chars", action="store_true",
                    help="accept control characters XML forbids (e.g. form feeds) in the input")
-    p.add_argument("--force", action="store_true", help="replace DUMP if it exists")
+    p.add_argument("--force", action="store_true",
+                   help="replace DUMP if it exists (only once the new dump is complete)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress line and no summary (errors are still reported)")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
 
 

@@ -8,24 +8,44 @@ Layer: over the Python API (:mod:`incrdump.dump`) and the XML reader
 Both write a new file beside the destination under a temporary name and
 rename it into place only when everything is committed, so a failure (bad
 XML, a damaged input, an interrupt) leaves no half-built dump behind under
-the destination's name. Work is committed in batches that never split a
-page (about :data:`BATCH_BYTES` of text or :data:`BATCH_PAGES` pages), and
-memory stays flat: one revision of the input at a time (the XML reader
-hands revisions out as it parses).
+the destination's name (nor a temporary file, unless the process is
+killed outright); an existing destination is untouched until the final
+rename. Work is committed in batches that never split a page (about
+:data:`BATCH_BYTES` of text or :data:`BATCH_PAGES` pages), and memory
+stays flat: one revision of the input at a time (the XML reader hands
+revisions out as it parses).
+
+What :func:`load` refuses, beyond what the XML reader does (each an
+:class:`~incrdump.errors.XMLFormatError` naming the file, and the line
+and column where the page or revision starts): a page id already read
+from an earlier input file; a revision id met twice (in one page, or in
+another page that was stored); in a history or current import, a slot
+without its text that is not marked deleted (a stub dump: import it with
+``kind="stub"``); a ``<sha1>`` (or ``<text sha1=...>``) that is neither
+empty nor 31 base-36 digits, which MediaWiki never writes; a page or
+revision the dump refuses (e.g. a title two pages share).
 """
 import array
 import os
-import tempfile
+import secrets
 import time
 
 from . import _extra
 from . import _lowlevel as L
 from .dump import Dump, SiteInfo
-from .errors import ExistsError, NotFoundError
+from .errors import (
+    DumpIOError,
+    ExistsError,
+    InvalidArgumentError,
+    NotFoundError,
+    XMLFormatError,
+)
 from .xmlread import XMLReader
 
 __all__ = ["load", "compact", "BATCH_BYTES", "BATCH_PAGES", "COMPACT_LEVELS"]
 
+#: main-slot elements that every export schema puts before <text>
+_BEFORE_TEXT = frozenset(("origin", "model", "format"))
 #: text bytes after which a batch is committed (at the next page boundary)
 BATCH_BYTES = 64 << 20
 #: pages after which a batch is committed
@@ -35,6 +55,8 @@ BATCH_PAGES = 2000
 #: memory down (corpus from .xz: 246 MB with the 64 MiB default, 201 MB
 #: with 8 MiB, the same speed)
 LOAD_CACHE_BYTES = 8 << 20
+#: seconds between two calls of load's progress callback
+PROGRESS_SECONDS = 0.25
 #: the level compact uses for each codec by default: the strongest sensible
 COMPACT_LEVELS = {"zstd": 19, "xz": 9}
 #: bytes of first revisions sampled to train compact's zstd dictionary
@@ -49,9 +71,21 @@ class _Output:
         self.path = os.fspath(path)
         if not overwrite and os.path.exists(self.path):
             raise ExistsError(f"{self.path}: already exists (overwrite it with --force)", 10)
+        if os.path.isdir(self.path):
+            raise ExistsError(f"{self.path}: is a directory", 10)
         directory, name = os.path.split(os.path.abspath(self.path))
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=directory)
-        os.close(fd)
+        while True:
+            # mode 0o666 less the umask, as for any new file (mkstemp's 0o600 is not)
+            self.tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.partial")
+            try:
+                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            except OSError as e:
+                raise DumpIOError(f"{self.path}: cannot create the dump ({e.strerror})",
+                                  3, e.errno) from None
+            os.close(fd)
+            break
 
     def finish(self):
         os.replace(self.tmp, self.path)
@@ -78,31 +112,44 @@ def load(dump_path, sources, *, kind="history", articles=False, codec="zstd", le
     """Load MediaWiki export XML into a new dump at ``dump_path``.
 
     ``sources``: a path, or a list of paths read one after the other (parts
-    of one wiki); any compression :func:`incrdump.sources.open_source`
-    knows, ``"-"`` for standard input. The site info comes from the first
-    source that has one. ``kind`` "history" keeps every revision, "current"
-    only each page's latest (highest id), "stub" no text; ``articles``
-    keeps only article namespaces (``dump_is_article``); ``codec``,
-    ``level``, ``max_depth`` as for :class:`incrdump.Dump`.
+    of one wiki, e.g. the page-range split files of a large wiki); any
+    compression :func:`incrdump.sources.open_source` knows, ``"-"`` for
+    standard input (binary file objects work too). The site info comes
+    from the first source that has one. ``kind`` "history" keeps every
+    revision, "current" only each page's latest (highest id), "stub" no
+    text; ``articles`` keeps only article namespaces (``dump_is_article``);
+    ``codec``, ``level``, ``max_depth`` as for :class:`incrdump.Dump`.
     ``allow_control_chars``: accept the C0 control characters XML forbids
     (see :class:`incrdump.xmlread.XMLReader`). ``overwrite`` replaces an
-    existing file (else ExistsError).
+    existing file (else ExistsError) -- only once the new dump is complete.
 
-    ``progress``, if given, is called after each committed batch (and at
-    the end) with a dict: pages, revisions, skipped (pages outside the
-    articles filter), text_bytes (characters of text read), seconds.
-    Returns the same dict for the whole load.
+    Bad input (the module docstring lists what is refused) raises
+    :class:`~incrdump.errors.XMLFormatError` or
+    :class:`~incrdump.errors.SourceError` naming the file, and leaves
+    ``dump_path`` as it was.
+
+    ``progress``, if given, is called after each committed batch, about
+    every :data:`PROGRESS_SECONDS` in between, and once at the end, with a
+    dict: pages, revisions, skipped (pages outside the articles filter),
+    text_bytes (characters of text read), xml_bytes (decompressed input
+    read), input_bytes and input_size (the inputs' stored, compressed bytes
+    read so far and their total; None when unknown: a pipe, a 7z archive),
+    source (the name of the input being read), seconds. Returns the same
+    dict for the whole load.
     """
-    if isinstance(sources, (str, bytes, os.PathLike)):
+    if isinstance(sources, (str, bytes, os.PathLike)) or hasattr(sources, "read"):
         sources = [sources]
+    sources = list(sources)
     out = _Output(dump_path, overwrite)
-    stats = {"pages": 0, "revisions": 0, "skipped": 0, "text_bytes": 0, "seconds": 0.0}
+    stats = {"pages": 0, "revisions": 0, "skipped": 0, "text_bytes": 0, "xml_bytes": 0,
+             "input_bytes": None, "input_size": None, "source": None, "seconds": 0.0}
     started = time.monotonic()
     try:
         with Dump(out.tmp, "w", kind=kind, articles=articles, codec=codec, level=level,
                   max_depth=max_depth, cache_size=LOAD_CACHE_BYTES) as dump:
-            _load_into(dump, sources, kind, articles, allow_control_chars, stats, started,
-                       progress, batch_bytes, batch_pages)
+            loader = _Loader(dump, kind, articles, stats, started, progress, batch_bytes,
+                             batch_pages, [_stored_size(s) for s in sources])
+            loader.run(sources, allow_control_chars)
         out.finish()
     except BaseException:
         out.discard()
@@ -111,70 +158,181 @@ def load(dump_path, sources, *, kind="history", articles=False, codec="zstd", le
     return stats
 
 
-def _load_into(dump, sources, kind, articles, allow_control_chars, stats, started, progress,
-               batch_bytes, batch_pages):
-    site_done = False
-    top_extras = []
-    txn = None
-    batch_text = batch_count = 0
-    current = kind == "current"
+def _stored_size(source):
+    """The size of a regular input file, else None (stdin, a pipe, an object)."""
+    if not isinstance(source, (str, bytes, os.PathLike)) or source == "-":
+        return None
     try:
-        for source in sources:
-            with XMLReader(source, allow_control_chars=allow_control_chars) as reader:
-                if not site_done and reader.siteinfo is not None:
-                    txn = txn or dump.transaction()
-                    txn.put_siteinfo(reader.siteinfo, version=reader.version, lang=reader.lang,
-                                     root_attributes=reader.attributes)
-                    site_done = True
-                for page in reader:
-                    if articles and not L.is_article(page.namespace):
-                        stats["skipped"] += 1
-                        continue
-                    txn = txn or dump.transaction()
-                    txn.put_page(page)
-                    header = tuple(page.elements)
-                    if current:
-                        latest = None
-                        for rev in page:
-                            if latest is None or rev.id > latest.id:
-                                latest = rev
-                        revs = (latest,) if latest is not None else ()
-                    else:
-                        revs = page
-                    ids = array.array("q")
-                    for rev in revs:
-                        ids.append(rev.id)
-                        txn.put_revision(rev, page_id=page.id)
-                        n = _text_size(rev)
-                        batch_text += n
-                        stats["text_bytes"] += n
-                        stats["revisions"] += 1
-                    page.revision_order = _extra.revision_order(ids)
-                    if (page.extras or tuple(page.elements) != header
-                            or page.revision_order):
-                        txn.put_page(page)  # children met after the first revision
-                    stats["pages"] += 1
-                    batch_count += 1
-                    if batch_text >= batch_bytes or batch_count >= batch_pages:
-                        txn.commit()
-                        txn = None
-                        batch_text = batch_count = 0
-                        if progress is not None:
-                            stats["seconds"] = time.monotonic() - started
-                            progress(dict(stats))
-                top_extras.extend(reader.extras)
-        if top_extras:  # top-level elements other than pages (log items...)
-            txn = txn or dump.transaction()
-            txn.put_siteinfo(dump.siteinfo or SiteInfo(), top_extras=top_extras)
-        if txn is not None:
+        st = os.stat(source)
+    except OSError:
+        return None
+    return st.st_size if os.path.isfile(source) else None
+
+
+
+
+def _about(what, error):
+    """The dump's refusal as a message that names ``what`` once."""
+    message = str(error)
+    return message if message.startswith(what) else f"{what}: {message}"
+
+
+class _Loader:
+    """One load's state: the open batch, counters, progress, checks."""
+
+    def __init__(self, dump, kind, articles, stats, started, progress, batch_bytes,
+                 batch_pages, sizes):
+        self.dump = dump
+        self.kind = kind
+        self.articles = articles
+        self.stats = stats
+        self.started = started
+        self.progress = progress
+        self.batch_bytes = batch_bytes
+        self.batch_pages = batch_pages
+        self.sizes = sizes
+        self.txn = None
+        self.batch_text = self.batch_count = 0
+        self.next_report = started + PROGRESS_SECONDS
+        self.xml_done = 0  # decompressed bytes of the inputs already read
+        self.reader = None
+        self.index = 0  # of the input being read
+
+    def run(self, sources, allow_control_chars):
+        site_done = False
+        top_extras = []
+        try:
+            for self.index, source in enumerate(sources):
+                with XMLReader(source, allow_control_chars=allow_control_chars) as reader:
+                    self.reader = reader
+                    self.stats["source"] = reader.name
+                    if not site_done and reader.siteinfo is not None:
+                        self.txn = self.txn or self.dump.transaction()
+                        self.txn.put_siteinfo(reader.siteinfo, version=reader.version,
+                                              lang=reader.lang, root_attributes=reader.attributes)
+                        site_done = True
+                    for page in reader:
+                        self.page(page)
+                    top_extras.extend(reader.extras)
+                    self.xml_done += reader.bytes_read
+                    self.reader = None
+            if top_extras:  # top-level elements other than pages (log items...)
+                self.txn = self.txn or self.dump.transaction()
+                self.txn.put_siteinfo(self.dump.siteinfo or SiteInfo(), top_extras=top_extras)
+            if self.txn is not None:
+                self.txn.commit()
+                self.txn = None
+            self.report()
+        finally:
+            if self.txn is not None and self.txn.active:
+                self.txn.abort()
+
+    # -- one page -----------------------------------------------------------------
+    def page(self, page):
+        stats = self.stats
+        if self.articles and not L.is_article(page.namespace):
+            stats["skipped"] += 1
+            return
+        dump = self.dump
+        if self.index and dump.get_page(page.id) is not None:
+            self.fail(page, f"duplicate page id {page.id}: already read from an earlier input")
+        txn = self.txn = self.txn or dump.transaction()
+        self.put_page(page)
+        header = tuple(page.elements)
+        current = self.kind == "current"
+        ids = array.array("q")
+        latest = None
+        for rev in page:
+            self.check_revision(page, rev, ids)
+            ids.append(rev.id)
+            if current:
+                if latest is None or rev.id > latest.id:
+                    latest = rev
+            else:
+                self.put_revision(page, rev)
+            if time.monotonic() >= self.next_report:
+                self.report()
+        if latest is not None:
+            self.put_revision(page, latest)
+            ids = array.array("q", (latest.id,))
+        page.revision_order = _extra.revision_order(ids)
+        if page.extras or tuple(page.elements) != header or page.revision_order:
+            self.put_page(page)  # children met after the first revision
+        stats["pages"] += 1
+        self.batch_count += 1
+        if self.batch_text >= self.batch_bytes or self.batch_count >= self.batch_pages:
             txn.commit()
-            txn = None
-        if progress is not None:
-            stats["seconds"] = time.monotonic() - started
-            progress(dict(stats))
-    finally:
-        if txn is not None and txn.active:
-            txn.abort()
+            self.txn = None
+            self.batch_text = self.batch_count = 0
+            self.report()
+
+    def check_revision(self, page, rev, ids):
+        if ids and rev.id <= ids[-1]:
+            # out of id order (kept, see _extra): a repeat of an earlier id?
+            other = None
+            if self.kind != "current":
+                other = self.dump.get_revision(rev.id)
+            if rev.id == ids[-1] or other is not None:
+                where = page.id if other is None else other.page_id
+                self.fail(rev, f"duplicate revision id {rev.id}: already in page {where}")
+        elements = rev.elements
+        if "text" in elements:
+            late = [n for n in elements[elements.index("text") + 1:] if n in _BEFORE_TEXT]
+            if late:
+                # every schema (0.3-0.11) puts them before <text>
+                self.fail(rev, f"revision {rev.id}: <{late[0]}> after <text>, where no "
+                               f"export schema allows it")
+        for role, slot in rev.slots.items():
+            if self.kind != "stub" and slot.text is None and not slot.deleted:
+                what = "a stub's text reference" if slot.stub else "no text"
+                self.fail(rev, f"revision {rev.id}, slot {role!r}: {what}, not the text "
+                               f"(a stub dump? import it as kind stub: --stub)")
+
+    def put_page(self, page):
+        try:
+            self.txn.put_page(page)
+        except (InvalidArgumentError, ExistsError) as e:  # the dump refuses it
+            self.fail(page, _about(f"page {page.id}", e))
+
+    def put_revision(self, page, rev):
+        try:
+            self.txn.put_revision(rev, page_id=page.id)
+        except (InvalidArgumentError, ExistsError) as e:  # the dump refuses it
+            other = self.dump.get_revision(rev.id)
+            if other is not None and other.page_id != page.id:
+                self.fail(rev, f"duplicate revision id {rev.id}: already in page "
+                               f"{other.page_id}")
+            self.fail(rev, _about(f"revision {rev.id}", e))
+        n = _text_size(rev)
+        self.batch_text += n
+        self.stats["text_bytes"] += n
+        self.stats["revisions"] += 1
+
+    def fail(self, obj, reason):
+        """Raise an XMLFormatError at the start of obj (a Page or Revision)."""
+        raise XMLFormatError(reason, self.reader.name, getattr(obj, "line", None),
+                             getattr(obj, "column", None))
+
+    # -- progress -----------------------------------------------------------------
+    def report(self):
+        """Bring the progress fields of the stats up to date; pass them on."""
+        stats = self.stats
+        now = time.monotonic()
+        self.next_report = now + PROGRESS_SECONDS
+        stats["seconds"] = now - self.started
+        reader = self.reader
+        stats["xml_bytes"] = self.xml_done + (reader.bytes_read if reader is not None else 0)
+        total = None if None in self.sizes else sum(self.sizes)
+        done = sum(self.sizes[:self.index]) if total is not None else None
+        if reader is None:
+            done = total
+        elif done is not None:
+            position, _ = reader.input_position()
+            done = None if position is None else done + position
+        stats["input_bytes"] = done
+        stats["input_size"] = total if done is not None else None
+        if self.progress is not None:
+            self.progress(dict(stats))
 
 
 # ---- compact ------------------------------------------------------------------------

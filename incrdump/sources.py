@@ -33,6 +33,7 @@ import io
 import lzma
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -96,16 +97,42 @@ class Source(io.BufferedIOBase):
     ``name`` is the display name used in errors (the path, or ``<stdin>``);
     ``compression`` is one of :data:`COMPRESSIONS` or None. Reads raise
     :class:`SourceError` subclasses only. ``close()`` releases the file and
-    stops a decompressor process; closing early is fine.
+    stops a decompressor process; closing early is fine. ``size`` is the
+    input's size in bytes (compressed, as stored) when it is a regular
+    file read here, else None; :meth:`position` says how far reading got.
     """
 
-    def __init__(self, name, compression, reader, closers=()):
+    def __init__(self, name, compression, reader, closers=(), file=None):
         super().__init__()
         self.name = name
         self.compression = compression
         self._reader = reader
         self._closers = list(closers)
         self._eof = False
+        self._file = file
+        self.size = None
+        if file is not None:
+            try:
+                st = os.fstat(file.fileno())
+                if stat.S_ISREG(st.st_mode):
+                    self.size = st.st_size
+            except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+                pass
+        if self.size is None:
+            self._file = None
+
+    def position(self):
+        """Bytes of the input (compressed, as stored) consumed so far, or
+        None when unknown (a pipe, a 7z archive read by the 7z program).
+        Decoders read ahead a little, so this runs slightly ahead of the
+        data handed out; with :attr:`size` it gives a fraction done."""
+        f = self._file
+        if f is None or self.closed:
+            return None
+        try:
+            return f.tell()
+        except (OSError, ValueError):
+            return None
 
     # -- reading ---------------------------------------------------------
     def readable(self):
@@ -326,9 +353,7 @@ class _ProcessReader(io.RawIOBase):
         rc = self._proc.wait()
         if rc != 0:
             self._stderr.seek(0)
-            msg = " ".join(self._stderr.read().decode("utf-8", "replace").split())
-            cls = TruncatedSourceError if "end of archive" in msg.lower() else CorruptSourceError
-            raise cls(f"{self._name}: {self._describe} failed (exit {rc}): {msg}", self._name)
+            raise _7z_error(self._name, self._stderr.read(), rc)
         return 0
 
     def close(self):
@@ -338,6 +363,28 @@ class _ProcessReader(io.RawIOBase):
         self._proc.wait()
         self._stderr.close()
         super().close()
+
+
+def _7z_error(name, stderr, rc):
+    """The SourceError for a failed 7z run: its error lines, without the
+    banner; "Unexpected end of archive" means truncated."""
+    lines = []
+    for line in stderr.decode("utf-8", "replace").splitlines():
+        line = " ".join(line.split())
+        if not line or line == "ERRORS:" or line.startswith(("7-Zip", "p7zip", "Scanning")):
+            continue
+        if line.startswith("ERROR: ") and " : " in line:
+            line = line.rsplit(" : ", 1)[0][7:]  # "ERROR: Data Error : a.xml"
+            if line == name or os.path.basename(name) == line:
+                continue  # "ERROR: path : path" only repeats the name
+        if line.startswith("Open ERROR: "):
+            line = line[12:]
+        if line not in lines:
+            lines.append(line)
+    msg = "; ".join(lines)[:300] or f"exit status {rc}"
+    if "end of archive" in msg.lower():
+        return TruncatedSourceError(f"{name}: truncated 7z archive (7z: {msg})", name)
+    return CorruptSourceError(f"{name}: damaged 7z archive (7z: {msg})", name)
 
 
 def _check_single_7z_entry(path, name):
@@ -351,9 +398,7 @@ def _check_single_7z_entry(path, name):
     )
     out = proc.stdout.decode("utf-8", "replace")
     if proc.returncode != 0:
-        msg = " ".join((proc.stderr.decode("utf-8", "replace") + " " + out).split()[-40:])
-        cls = TruncatedSourceError if "end of archive" in msg.lower() else CorruptSourceError
-        raise cls(f"{name}: 7z cannot read the archive (exit {proc.returncode}): {msg}", name)
+        raise _7z_error(name, proc.stderr or proc.stdout, proc.returncode)
     entries = out.split("\n----------\n", 1)[-1]
     files = [
         block for block in entries.split("\n\n")
@@ -437,10 +482,12 @@ def open_source(path, *, name=None):
             _check_single_7z_entry(path, name)
             owned.close()
             closers = []
+            raw = None
             reader = _ProcessReader(["7z", "e", "-so", "-bd", "--", path], name, "7z")
         if reader is not raw:
             closers.append(reader.close)
-        source = Source(name, compression, reader, closers)
+        source = Source(name, compression, reader, closers,
+                        file=raw if raw is not None and raw.seekable() else None)
     except BaseException:
         for close in reversed(closers):
             close()

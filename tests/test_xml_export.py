@@ -30,7 +30,7 @@ from incrdump import _lowlevel as L
 from incrdump.load import load
 from incrdump.sources import open_source
 from incrdump.xmlread import XMLReader
-from incrdump.xmlwrite import XMLWriter, export
+from incrdump.xmlwrite import XMLWriter
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 REAL = DATA / "real"

@@ -1125,3 +1125,143 @@ def test_a_decompression_bomb_is_read_in_bounded_steps(tmp_path):
         tracemalloc.stop()
     assert total == size
     assert peak < 48 * 1024 * 1024  # one zstd call's output (~32 MB) at most
+
+
+# ---- carriage returns and encodings --------------------------------------------------------
+
+from incrdump import xmlread as _xmlread  # noqa: E402
+
+
+def cr_doc(texts, comment="c", newline="\n"):
+    """A document whose revisions hold ``texts`` (str, raw CRs included)
+    and the given comment, with ``newline`` as its line ending (in the
+    markup only), as UTF-8 bytes."""
+    revs = []
+    for i, t in enumerate(texts, 1):
+        r = rev_xml(i, "T", extra="").replace(">T<", f">@{i}@<")
+        r = r.replace('bytes="1"', f'bytes="{len(t.encode())}"')
+        r = r.replace(sha1_base36(b"T"), sha1_base36(t.encode()))
+        r = r.replace("<model>", "<comment>@0@</comment>\n      <model>")
+        revs.append(r)
+    text = '<?xml version="1.0" encoding="utf-8"?>\n' + doc(page_xml(1, "A", revs)).decode()
+    text = text.replace("\n", newline)
+    for i, t in enumerate([comment] + list(texts)):
+        esc = t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = text.replace(f"@{i}@", esc)
+    return text.encode()
+
+
+def readers_of(data):
+    """The same bytes through a whole-buffer reader and pipes of odd sizes."""
+    yield io.BytesIO(data)
+    for n in (1, 2, 3, 7, 4096 - 1):
+        yield io.BufferedReader(Trickle(data, n), n)
+
+
+def test_carriage_returns_in_text_are_kept():
+    """XML would turn CR and CRLF into LF; a MediaWiki text keeps them
+    (its sha1 counts them), so the reader hands them over as they are."""
+    texts = ["lone\rcr", "crlf\r\nline\r\n", "\r\n", "\r", "mixed\r\r\n\n\rend", "no cr"]
+    data = cr_doc(texts, comment="a\rb\r\nc")
+    for f in readers_of(data):
+        _, [(_, revs)] = read_all(f)
+        assert [r.text for r in revs] == texts
+        assert all(r.comment == "a\rb\r\nc" for r in revs)
+        assert all(r.sha1 == sha1_base36(r.text.encode()) for r in revs)
+
+
+def test_carriage_returns_at_block_boundaries():
+    block = _xmlread._BLOCK
+    body = bytearray(b"x" * (4 * block + 100))
+    start = cr_doc([body.decode()]).index(b'preserve">') + len(b'preserve">')
+    # CRs exactly at, before and after block boundaries (1 MiB among them),
+    # a CRLF split by one, and a '<'-free stretch that crosses several
+    marks = [block - 1, block, 2 * block - 1, 2 * block + 1, 3 * block - 2, 3 * block - 1,
+             4 * block]
+    for m in marks:
+        body[m - start] = 13
+    body[3 * block - start] = 10  # CR at 3*block-1, LF right after
+    text = body.decode()
+    data = cr_doc([text])
+    assert all(data[m] == 13 for m in marks) and 1 << 20 in marks
+    _, [(_, [rev])] = read_all(io.BytesIO(data))
+    assert rev.text == text and rev.text.count("\r") == len(marks)
+    assert rev.sha1 == sha1_base36(text.encode())
+
+
+def test_cr_inside_markup_gets_xml_treatment():
+    """Inside a tag a CR is markup: XML normalisation applies (a raw CR in
+    an attribute value reads as a space); &#13; is the way to keep one."""
+    data = doc(page_xml(1, "A", [rev_xml(1, "t", extra='\n      <x a="1\r2"\r\n b="&#13;" />')]))
+    data = data.replace(b"<text bytes", b"<text\r\n bytes")
+    for f in readers_of(data):
+        _, [(_, [rev])] = read_all(f)
+        assert rev.text == "t" and rev.slots["main"].bytes == 1
+        assert rev.extras[0].xml == '<x a="1 2" b="&#13;" />'
+
+
+def test_crlf_file_reads_like_its_lf_twin():
+    """A whole file with CRLF line ends (declaration and trailing newline
+    included): the same structure, and texts that keep their CRLFs."""
+    lf = cr_doc(["one\ntwo\n", "three"]) + b"<!-- after -->\n"
+    crlf = lf.replace(b"\n", b"\r\n")
+    assert b"\r\n</mediawiki>\r\n<!-- after -->\r\n" in crlf
+    _, want = read_all(io.BytesIO(lf))
+    for f in readers_of(crlf):
+        dump, got = read_all(f)
+        assert dump.siteinfo.namespaces[1].name == "Talk"
+        (p1, r1), = want
+        (p2, r2), = got
+        assert (p2.id, p2.title, p2.elements) == (p1.id, p1.title, p1.elements)
+        assert [r.elements for r in r2] == [r.elements for r in r1]
+        assert [r.text for r in r2] == ["one\r\ntwo\r\n", "three"]
+        assert [r.comment for r in r2] == ["c", "c"]
+
+
+def test_cr_survives_utf16_and_control_characters():
+    texts = ["Ελλη\rνικά\r\n", "\x0c\r\x0c"]
+    data = cr_doc(texts)
+    for blob in (data.decode().encode("utf-16"), b"\xfe\xff" + data.decode().encode("utf-16-be")):
+        for f in readers_of(blob):
+            _, [(_, revs)] = read_all(f, allow_control_chars=True)
+            assert [r.text for r in revs] == texts
+
+
+def test_random_cr_placements_read_exactly():
+    import random
+
+    rnd = random.Random(4)
+    alphabet = ["\r", "\n", "\r\n", " ", "a", "é", "<", ">", "&", "]]>", "\t"]
+    for _ in range(40):
+        texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 30)))
+                 for _ in range(rnd.randrange(1, 4))]
+        data = cr_doc(texts, newline=rnd.choice(["\n", "\r\n"]))
+        n = rnd.choice([1, 2, 5, 64, 1 << 16])
+        _, [(_, revs)] = read_all(io.BufferedReader(Trickle(data, n), n))
+        assert [r.text for r in revs] == texts, (texts, n)
+
+
+def test_utf16_without_bom_and_broken_utf16():
+    text = cr_doc(["x"]).decode()
+    for blob in (text.encode("utf-16-le"), text.encode("utf-16-be")):  # declaration, no BOM
+        _, [(_, [rev])] = read_all(io.BytesIO(blob))
+        assert rev.text == "x"
+    odd = text.encode("utf-16") + b"\0"
+    with pytest.raises(XMLFormatError, match="malformed UTF-16") as info:
+        read_all(io.BytesIO(odd), name="odd.xml")
+    assert info.value.filename == "odd.xml" and info.value.line > 1
+    lone = b"\xff\xfe" + text.replace("<title>A", "<title>\ud800", 1).encode("utf-16-le",
+                                                                            "surrogatepass")
+    with pytest.raises(XMLFormatError, match="not well-formed") as info:
+        read_all(io.BytesIO(lone), name="lone.xml")
+    assert info.value.line == text.split("<title>")[0].count("\n") + 1
+
+
+def test_pages_and_revisions_know_their_line_and_column():
+    data = doc(page_xml(1, "A", [rev_xml(1), rev_xml(2)]))
+    lines = data.decode().split("\n")
+    _, [(page, revs)] = read_all(io.BytesIO(data))
+    assert lines[page.line - 1][page.column - 1:].startswith("<page>")
+    for r in revs:
+        assert lines[r.line - 1][r.column - 1:].startswith("<revision>")
+    assert revs[1].line > revs[0].line
