@@ -80,7 +80,8 @@ know and a writer keeps them: ``elements`` (child names of <siteinfo>),
 elements other than pages, as extras), ``text_attrs`` (the profile:
 [[situation, [keys]], ...]), ``style`` (how the input's writer escaped
 and wrote short tags: {"quot": bool, "apos": bool, "minor": "<minor/>" or
-"<minor />", "sha1": likewise}; see incrdump.xmlwrite.DEFAULT_STYLE).
+"<minor />", "sha1": likewise, "end": white space after </mediawiki>}; see
+incrdump.xmlwrite.DEFAULT_STYLE).
 """
 import dataclasses
 import json

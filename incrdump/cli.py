@@ -360,8 +360,9 @@ def _setup_export(p):
     modes.add_argument("--stub-current", dest="mode", action="store_const",
                        const="stub-current", help="the latest revisions as stubs")
     p.set_defaults(mode="full")
-    p.add_argument("--schema", choices=("0.10", "0.11"), default="0.11",
-                   help="export schema version (default 0.11)")
+    p.add_argument("--schema", choices=("0.10", "0.11", "input"), default="0.11",
+                   help="export schema version (default 0.11); 'input': the version "
+                        "the dump was imported from (0.3 to 0.11), to reproduce that XML")
     p.add_argument("--namespace", "--namespaces", type=_namespace_list, metavar="N[,M]",
                    help="only these namespaces (numbers or NS_TALK-style names); "
                         "'!N[,M]': all but these")

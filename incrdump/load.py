@@ -201,24 +201,29 @@ class _Loader:
     def run(self, sources, allow_control_chars):
         site_done = False
         top_extras = []
+        style = None  # the XML writer's habits, from the input with the site info
         try:
             for self.index, source in enumerate(sources):
                 with XMLReader(source, allow_control_chars=allow_control_chars) as reader:
                     self.reader = reader
                     self.stats["source"] = reader.name
-                    if not site_done and reader.siteinfo is not None:
+                    site_here = not site_done and reader.siteinfo is not None
+                    if site_here:
                         self.txn = self.txn or self.dump.transaction()
                         self.txn.put_siteinfo(reader.siteinfo, version=reader.version,
                                               lang=reader.lang, root_attributes=reader.attributes)
                         site_done = True
                     for page in reader:
                         self.page(page)
+                    if site_here:
+                        style = reader.style
                     top_extras.extend(reader.extras)
                     self.xml_done += reader.bytes_read
                     self.reader = None
-            if top_extras:  # top-level elements other than pages (log items...)
+            if top_extras or style:  # top-level elements other than pages (log items...)
                 self.txn = self.txn or self.dump.transaction()
-                self.txn.put_siteinfo(self.dump.siteinfo or SiteInfo(), top_extras=top_extras)
+                self.txn.put_siteinfo(self.dump.siteinfo or SiteInfo(),
+                                      top_extras=top_extras or None, style=style or None)
             if self.txn is not None:
                 self.txn.commit()
                 self.txn = None

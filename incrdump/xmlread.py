@@ -384,6 +384,9 @@ _REVISION_LEAVES = frozenset(
     ("id", "parentid", "timestamp", "minor", "comment", "origin", "model", "format", "text", "sha1")
 )
 _SLOT_FIELDS = frozenset(("origin", "model", "format", "text"))
+#: decompressed input bytes sampled for the writer's style (XMLReader.style)
+_STYLE_SAMPLE = 32 << 20
+_STYLE_PATTERNS = (b"&quot;", b"&#039;", b"<minor />", b"<minor/>", b"<sha1 />", b"<sha1/>")
 _CONTRIB_LEAVES = frozenset(("username", "id", "ip"))
 _CONTENT_LEAVES = frozenset(("role", "origin", "model", "format", "text"))
 
@@ -626,6 +629,10 @@ class XMLReader:
         self.lang = None
         self.attributes = ()
         self.extras = []
+        self._style_budget = _STYLE_SAMPLE  # input bytes still sampled for style
+        self._style_raw = dict.fromkeys(_STYLE_PATTERNS, 0)
+        self._style_values = {'"': 0, "'": 0}
+        self._last_bytes = b""  # the end of the input: what follows </mediawiki>
         self._events = collections.deque()
         self._failure = None
         self._eof = False
@@ -693,6 +700,38 @@ class XMLReader:
             return None, None
         return position(), getattr(f, "size", None)
 
+    @property
+    def style(self):
+        """How the input's writer wrote what a parser cannot report, judged
+        from its first :data:`_STYLE_SAMPLE` bytes: a dict with some of
+        ``quot`` / ``apos`` (element text escapes double quotes as
+        ``&quot;`` / apostrophes as ``&#039;``: Wikimedia's dumps do the
+        first, MediaWiki 1.39 neither), ``minor`` and ``sha1`` (``"<minor/>"``
+        or ``"<minor />"``, likewise for an empty sha1), and once the whole
+        input is read ``end``: the white space after ``</mediawiki>``
+        (MediaWiki writes a newline; Wikimedia's files end without one). A key is absent
+        when the sample showed nothing either way. Export writes a dump in
+        its input's style (:data:`incrdump.xmlwrite.DEFAULT_STYLE`)."""
+        raw, values = self._style_raw, self._style_values
+        style = {}
+        for key, char, ref in (("quot", '"', b"&quot;"), ("apos", "'", b"&#039;")):
+            if values[char]:
+                # most quotes of the element text came from a reference (a
+                # writer escapes all or none; references in attribute
+                # values only add to raw[ref])
+                style[key] = 2 * raw[ref] > values[char]
+        for key in ("minor", "sha1"):
+            spaced, tight = raw[f"<{key} />".encode()], raw[f"<{key}/>".encode()]
+            if spaced or tight:
+                style[key] = f"<{key} />" if spaced > tight else f"<{key}/>"
+        if self._eof:
+            tail = self._last_bytes
+            at = tail.rfind(b"</mediawiki>")
+            rest = tail[at + 12:] if at >= 0 else None
+            if rest is not None and (not rest or rest.isspace()):
+                style["end"] = rest.decode("ascii")
+        return style
+
     def close(self):
         """Close the input if this reader opened it (idempotent)."""
         parser, self._parser = getattr(self, "_parser", None), None
@@ -742,6 +781,12 @@ class XMLReader:
             if data and self.allow_control_chars:
                 data = self._carry_controls(data)
             if data:
+                self._last_bytes = (self._last_bytes + data)[-64:]
+                if self._style_budget > 0:
+                    self._style_budget -= len(data)
+                    raw = self._style_raw
+                    for pattern in _STYLE_PATTERNS:
+                        raw[pattern] += data.count(pattern)
                 data = self._protect_cr(data)
                 self._parser.Parse(data, False)
             if end:
@@ -1075,6 +1120,10 @@ class XMLReader:
             self._leaf_name = None
             if self._controls_seen:
                 value = self._unmap(value)
+            if self._style_budget > 0:
+                counts = self._style_values
+                counts['"'] += value.count('"')
+                counts["'"] += value.count("'")
             self._set_leaf(self._stack[-1], name, value, self._leaf_attrs)
             return
         frame = self._stack.pop()

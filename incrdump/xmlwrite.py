@@ -37,6 +37,7 @@ go through :class:`XMLWriter`.
 """
 import io
 import os
+import re
 import sys
 import tempfile
 
@@ -47,6 +48,9 @@ from .errors import CorruptDumpError, InvalidArgumentError
 __all__ = ["XMLWriter", "export", "SCHEMAS", "MODES", "DEFAULT_STYLE", "open_output"]
 
 SCHEMAS = ("0.10", "0.11")
+#: an older schema: written only for a dump imported from it, as it was
+#: (the records keep their elements; nothing is added or dropped)
+_OLDER_SCHEMA = re.compile(r"0\.[1-9]")
 MODES = ("full", "current", "stub", "stub-current")
 
 #: leaf elements of a revision that belong to its main slot
@@ -60,9 +64,24 @@ _WRITE_BLOCK = 1 << 20
 #: What differs between MediaWiki versions' XML (a dump keeps the style its
 #: input was written in; see incrdump.xmlread): whether element text escapes
 #: double quotes (``&quot;``: Wikimedia's dumps) and apostrophes
-#: (``&#039;``), and how an empty ``<minor>`` and ``<sha1>`` are written.
+#: (``&#039;``), how an empty ``<minor>`` and ``<sha1>`` are written, and
+#: what follows ``</mediawiki>``.
 #: The default is MediaWiki 1.39's.
-DEFAULT_STYLE = {"quot": False, "apos": False, "minor": "<minor/>", "sha1": "<sha1/>"}
+DEFAULT_STYLE = {"quot": False, "apos": False, "minor": "<minor/>", "sha1": "<sha1/>",
+                 "end": "\n"}
+
+
+def _no(_):
+    return False
+
+
+_STYLE_OK = {
+    "quot": lambda v: isinstance(v, bool),
+    "apos": lambda v: isinstance(v, bool),
+    "minor": lambda v: v in ("<minor/>", "<minor />"),
+    "sha1": lambda v: v in ("<sha1/>", "<sha1 />"),
+    "end": lambda v: isinstance(v, str) and len(v) <= 16 and (not v or v.isspace()),
+}
 
 
 def _esc(s):
@@ -153,7 +172,7 @@ class XMLWriter:
     def __init__(self, out, *, mode="full", schema="0.11", style=None):
         if mode not in MODES:
             raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        if schema not in SCHEMAS:
+        if schema not in SCHEMAS and not _OLDER_SCHEMA.fullmatch(str(schema)):
             raise InvalidArgumentError(
                 f"schema must be one of {', '.join(SCHEMAS)}, not {schema!r}")
         self.out = out
@@ -163,8 +182,8 @@ class XMLWriter:
         self.v10 = schema == "0.10"
         self.bytes_written = 0
         self.style = dict(DEFAULT_STYLE)
-        if style:
-            self.style.update((k, v) for k, v in style.items() if k in DEFAULT_STYLE)
+        if style:  # from a dump's site info: only the known forms are taken
+            self.style.update((k, v) for k, v in style.items() if _STYLE_OK.get(k, _no)(v))
         st = self.style
         self._short = {"minor": st["minor"], "sha1": st["sha1"]}
         table = {}
@@ -240,7 +259,7 @@ class XMLWriter:
         return "".join(parts)
 
     def footer(self):
-        self._write("</mediawiki>\n")
+        self._write("</mediawiki>" + self.style["end"])
 
     # -- pages ----------------------------------------------------------------------
     def page(self, page, revisions):
@@ -495,7 +514,9 @@ def export(dump, out, *, mode="full", schema="0.11", namespaces=None, exclude_na
     partial file), ``"-"`` for standard output, or a binary file object.
     ``mode``: "full" (default), "current", "stub", "stub-current" (a stub
     dump, which has no text, is written as stubs whatever the mode says
-    about text). ``schema``: "0.11" (default) or "0.10". ``namespaces``: a
+    about text). ``schema``: "0.11" (default), "0.10", or "input": the
+    schema the dump was imported from (for 0.3-0.9, the XML as it was).
+    ``namespaces``: a
     collection of namespace numbers to keep (all when None), or to leave
     out when ``exclude_namespaces``. ``start``/``end``: page ids, end
     exclusive; ``revstart``/``revend``: revision ids, end exclusive (pages
@@ -516,6 +537,16 @@ def export(dump, out, *, mode="full", schema="0.11", namespaces=None, exclude_na
     try:
         if mode not in MODES:
             raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if schema == "input":
+            si = dump.siteinfo
+            schema = getattr(si, "version", None) or "0.11"
+        if schema not in SCHEMAS:
+            si = dump.siteinfo
+            if schema != getattr(si, "version", None) or not _OLDER_SCHEMA.fullmatch(schema):
+                raise InvalidArgumentError(
+                    f"schema {schema!r}: incrdump writes {' and '.join(SCHEMAS)}, and the "
+                    f"schema of the dump's own input (here "
+                    f"{getattr(si, 'version', None) or 'unknown'}: --schema input)")
         if dump.info()["kind"] == "stub" and not mode.startswith("stub"):
             mode = "stub-current" if mode == "current" else "stub"
         if isinstance(out, (str, bytes, os.PathLike)) and out != "-":
