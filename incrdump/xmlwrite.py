@@ -37,9 +37,11 @@ go through :class:`XMLWriter`.
 """
 import io
 import os
+import queue
 import re
 import sys
 import tempfile
+import threading
 
 from . import _extra
 from . import _lowlevel as L
@@ -505,7 +507,8 @@ def open_output(path, *, overwrite=True, level=None):
 
 def export(dump, out, *, mode="full", schema="0.11", namespaces=None, exclude_namespaces=False,
            start=None, end=None, revstart=None, revend=None, skip_header=False,
-           skip_footer=False, overwrite=True, level=None, progress=None, fast=True):
+           skip_footer=False, overwrite=True, level=None, progress=None, fast=True,
+           threads=None):
     """Write a dump as MediaWiki export XML.
 
     ``dump``: a path or an open :class:`incrdump.Dump`. ``out``: a path
@@ -527,6 +530,9 @@ def export(dump, out, *, mode="full", schema="0.11", namespaces=None, exclude_na
     dict for the whole export. ``fast=False`` writes every page with
     :class:`XMLWriter` (by default the C writer, ``dump_xml_page``, does
     the pages whose records are in canonical form: the same bytes, faster).
+    ``threads``: writer threads, each with its own handle of the dump
+    (default :data:`PARALLEL_THREADS` on a machine with more than one CPU);
+    pages are handed out in batches and written in order.
     """
     from .dump import Dump
 
@@ -557,7 +563,8 @@ def export(dump, out, *, mode="full", schema="0.11", namespaces=None, exclude_na
         else:
             f = out
         stats = _export_into(dump, f, mode, schema, namespaces, exclude_namespaces, start,
-                             end, revstart, revend, skip_header, skip_footer, progress, fast)
+                             end, revstart, revend, skip_header, skip_footer, progress, fast,
+                             threads)
         if output is not None:
             output.finish()
             output = None
@@ -575,63 +582,282 @@ _PROGRESS_EVERY = 256  # pages between progress calls
 
 
 def _export_into(dump, f, mode, schema, namespaces, exclude, start, end, revstart, revend,
-                 skip_header, skip_footer, progress, fast=True):
+                 skip_header, skip_footer, progress, fast=True, threads=None):
     si = dump.siteinfo
-    w = XMLWriter(f, mode=mode, schema=schema, style=getattr(si, "style", None))
-    current = mode in ("current", "stub-current")
-    ns_filter = None
-    if namespaces is not None:
-        ns_filter = frozenset(int(n) for n in namespaces)
+    style = getattr(si, "style", None)
+    w = XMLWriter(f, mode=mode, schema=schema, style=style)
+    sel = _Selection(mode, namespaces, exclude, revstart, revend)
     stats = {"pages": 0, "revisions": 0, "bytes": 0}
     if not skip_header:
         w.header(si, si.top_extras if si is not None else ())
-    counted = [0]
-
-    def counting(revs):
-        for rev in revs:
-            counted[0] += 1
-            yield rev
-
-    ranged = revstart is not None or revend is not None
-    c_writer = _CWriter.make(dump, w, current, revstart, revend) if fast else None
-    for page in dump.pages(start, end):
-        if ns_filter is not None and ((page.namespace in ns_filter) == exclude):
-            continue
-        done = c_writer.page(page.id, counted) if c_writer is not None else None
-        if done is False:  # no revision in range: left out
-            continue
-        if done is None:  # not canonical: the Python writer
-            if current:
-                latest = None
-                for rev in page:
-                    if revstart is not None and rev.id < revstart:
-                        continue
-                    if revend is not None and rev.id >= revend:
-                        break
-                    latest = rev
-                if latest is None and ranged:
-                    continue
-                revs = (latest,) if latest is not None else ()
-            elif ranged:
-                first = next(iter(_ids_in_range(page, revstart, revend)), None)
-                if first is None:
-                    continue
-                revs = _ids_in_range(document_order(dump, page), revstart, revend)
-            else:
-                revs = document_order(dump, page)
-            w.page(page, counting(revs))
-        stats["pages"] += 1
-        if progress is not None and stats["pages"] % _PROGRESS_EVERY == 0:
-            stats["revisions"] = counted[0]
-            stats["bytes"] = w.bytes_written
-            progress(dict(stats))
+    pages = (p for p in dump.pages(start, end) if sel.keeps(p))
+    c_writer = _CWriter.make(dump, w, sel.current, revstart, revend) if fast else None
+    if threads is None:
+        threads = PARALLEL_THREADS if (os.cpu_count() or 1) > 1 else 1
+    if c_writer is not None and threads > 1:
+        _export_parallel(dump, f, w.bytes_written, mode, schema, style, sel, pages, threads,
+                         stats, progress)
+        w.bytes_written = stats["bytes"]
+    else:
+        counted = [0]
+        for page in pages:
+            if sel.write(dump, w, c_writer, page, counted):
+                stats["pages"] += 1
+            if progress is not None and stats["pages"] % _PROGRESS_EVERY == 0:
+                stats["revisions"] = counted[0]
+                stats["bytes"] = w.bytes_written
+                progress(dict(stats))
+        stats["revisions"] = counted[0]
     if not skip_footer:
         w.footer()
-    stats["revisions"] = counted[0]
     stats["bytes"] = w.bytes_written
     if progress is not None:
         progress(dict(stats))
     return stats
+
+
+class _Selection:
+    """Which pages and revisions an export writes, and one page written."""
+
+    def __init__(self, mode, namespaces, exclude, revstart, revend):
+        self.current = mode in ("current", "stub-current")
+        self.ns = None if namespaces is None else frozenset(int(n) for n in namespaces)
+        self.exclude = exclude
+        self.revstart, self.revend = revstart, revend
+        self.ranged = revstart is not None or revend is not None
+
+    def keeps(self, page):
+        return self.ns is None or (page.namespace in self.ns) != self.exclude
+
+    def write(self, dump, w, c_writer, page, counted):
+        """Write one page (by C when it can); False when it is left out (no
+        revision in the range). counted[0] grows by the revisions written."""
+        done = c_writer.page(page.id, counted) if c_writer is not None else None
+        if done is not None:
+            return done
+        revstart, revend = self.revstart, self.revend
+        if self.current:  # not canonical: the Python writer
+            latest = None
+            for rev in page:
+                if revstart is not None and rev.id < revstart:
+                    continue
+                if revend is not None and rev.id >= revend:
+                    break
+                latest = rev
+            if latest is None and self.ranged:
+                return False
+            revs = (latest,) if latest is not None else ()
+        elif self.ranged:
+            if next(iter(_ids_in_range(page, revstart, revend)), None) is None:
+                return False
+            revs = _ids_in_range(document_order(dump, page), revstart, revend)
+        else:
+            revs = document_order(dump, page)
+
+        def counting(revs):
+            for rev in revs:
+                counted[0] += 1
+                yield rev
+        w.page(page, counting(revs))
+        return True
+
+
+# ---- two pages at once ----------------------------------------------------------------
+
+#: writer threads of an export (each with its own handle of the dump)
+PARALLEL_THREADS = 2
+#: pages handed to a thread at a time
+_BATCH_PAGES = 16
+#: bytes a thread may hold while the batch before its own is still being
+#: written; beyond that it waits (memory stays bounded whatever the pages)
+_AHEAD_BYTES = 16 << 20
+
+
+class _Turns:
+    """Batches write in their order: the batch whose number is ``turn``
+    writes straight to the output, the next one buffers (up to
+    _AHEAD_BYTES) until its turn comes."""
+
+    def __init__(self, out):
+        self.out = out
+        self.write = _chunk_writer(out)
+        self.cond = threading.Condition()
+        self.turn = 0
+        self.failed = False
+
+
+class _BatchOutput(io.BufferedIOBase):
+    """The file a thread's writers write to: the real output when its batch
+    has the turn, else a bounded buffer."""
+
+    def __init__(self, turns):
+        super().__init__()
+        self.turns = turns
+        self.k = 0
+        self.buf = []
+        self.size = 0
+
+    def writable(self):
+        return True
+
+    def begin(self, k):
+        t = self.turns
+        with t.cond:  # at most one batch ahead of the one writing
+            while k > t.turn + 1 and not t.failed:
+                t.cond.wait()
+            if t.failed:
+                raise _Stopped()
+        self.k = k
+        self.buf, self.size = [], 0
+
+    def _wait_turn(self):
+        t = self.turns
+        with t.cond:
+            while self.k != t.turn and not t.failed:
+                t.cond.wait()
+            if t.failed:
+                raise _Stopped()
+        for chunk in self.buf:
+            t.write(chunk)
+        self.buf, self.size = [], 0
+
+    def write(self, b):
+        t = self.turns
+        n = len(b)
+        if self.k != t.turn:  # turn only grows, and only our end() moves it past k
+            with t.cond:
+                if self.k != t.turn and self.size + n <= _AHEAD_BYTES:
+                    self.buf.append(bytes(b))
+                    self.size += n
+                    return n
+            self._wait_turn()
+        elif self.buf:
+            self._wait_turn()
+        t.write(b)
+        return n
+
+    def end(self):
+        self._wait_turn()
+        t = self.turns
+        with t.cond:
+            t.turn += 1
+            t.cond.notify_all()
+
+
+class _Stopped(Exception):
+    """Another thread of the export failed."""
+
+
+def _export_parallel(dump, f, header_bytes, mode, schema, style, sel, pages, threads, stats,
+                     progress):
+    from .dump import Dump
+
+    turns = _Turns(f)
+    work = queue.Queue(maxsize=2 * threads)
+    lock = threading.Lock()
+    totals = {"pages": 0, "revisions": 0, "bytes": header_bytes}
+    errors = []
+    handles = []
+    generation = dump.info()["generation"]
+    try:
+        for _ in range(threads):
+            h = Dump(dump.path)
+            handles.append(h)
+            if h.info()["generation"] != generation:  # a writer committed meanwhile
+                raise _Retry()
+    except _Retry:
+        for h in handles:
+            h.close()
+        counted = [0]
+        w = XMLWriter(f, mode=mode, schema=schema, style=style)
+        cw = _CWriter.make(dump, w, sel.current, sel.revstart, sel.revend)
+        for page in pages:
+            stats["pages"] += sel.write(dump, w, cw, page, counted)
+        stats["revisions"] = counted[0]
+        stats["bytes"] = header_bytes + w.bytes_written
+        return
+
+    def worker(h):
+        out = _BatchOutput(turns)
+        w = XMLWriter(out, mode=mode, schema=schema, style=style)
+        cw = _CWriter.make(h, w, sel.current, sel.revstart, sel.revend)
+        try:
+            while True:
+                item = work.get()
+                if item is None:
+                    return
+                k, ids = item
+                out.begin(k)
+                counted = [0]
+                written = 0
+                w.bytes_written = 0
+                for pid in ids:
+                    page = h.get_page(pid)
+                    if page is not None and sel.write(h, w, cw, page, counted):
+                        written += 1
+                out.end()
+                with lock:
+                    totals["pages"] += written
+                    totals["revisions"] += counted[0]
+                    totals["bytes"] += w.bytes_written
+                    if progress is not None:
+                        progress(dict(totals))
+        except _Stopped:
+            pass
+        except BaseException as e:  # noqa: BLE001 -- handed to the caller
+            errors.append(e)
+            with turns.cond:
+                turns.failed = True
+                turns.cond.notify_all()
+
+    pool = [threading.Thread(target=worker, args=(h,), daemon=True) for h in handles]
+    for t in pool:
+        t.start()
+    try:
+        batch, k = [], 0
+        for page in pages:
+            if turns.failed:
+                break
+            batch.append(page.id)
+            if len(batch) == _BATCH_PAGES:
+                _put(work, (k, batch), turns)
+                batch, k = [], k + 1
+        if batch and not turns.failed:
+            _put(work, (k, batch), turns)
+    except BaseException:
+        with turns.cond:
+            turns.failed = True
+            turns.cond.notify_all()
+        raise
+    finally:
+        for _ in pool:
+            _put(work, None, turns, force=True)
+        for t in pool:
+            t.join()
+        for h in handles:
+            h.close()
+    if errors:
+        raise errors[0]
+    stats.update(totals)
+
+
+class _Retry(Exception):
+    """The dump moved on between two handles: export with one."""
+
+
+def _put(work, item, turns, force=False):
+    while True:
+        try:
+            work.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            if turns.failed:
+                if not force:
+                    return
+                try:  # make room: the workers are stopping
+                    work.get_nowait()
+                except queue.Empty:
+                    pass
 
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
