@@ -218,3 +218,22 @@ def load_cache(work, ident, version):
 def save_cache(work, cache):
     with open(os.path.join(work, "cache.json"), "w") as f:
         json.dump(cache, f)
+
+
+# ---- table cells -----------------------------------------------------------------------
+
+def fmt_time(f, nbytes=None):
+    """'W s wall, C s CPU[; R MB/s]' of a Runner result."""
+    s = "%.2f s wall, %.2f s CPU" % (f["wall"], f["cpu"])
+    if nbytes:
+        s += "; %.1f MB/s" % (nbytes / MB / f["wall"])
+    return s
+
+
+def fmt_ratio(a, b):
+    return "%.2f" % (a / b) if a is not None and b else "–"
+
+
+def fmt_time_ratio(f, g):
+    """Wall-clock ratio with the CPU ratio in parentheses."""
+    return "%s (CPU %s)" % (fmt_ratio(f["wall"], g["wall"]), fmt_ratio(f["cpu"], g["cpu"]))

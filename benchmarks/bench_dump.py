@@ -58,6 +58,7 @@ import tempfile
 import time
 import zlib
 
+from _common import fmt_ratio as _ratio, fmt_time as _time, fmt_time_ratio as _time_ratio  # noqa: E501
 from _common import (MB, REPO, Runner, anchor, build_reader, environment,  # noqa: F401
                      load_cache, log, save_cache, source_identity)
 
@@ -451,21 +452,6 @@ def run_scans(runner, dump, corpus):
 
 def _mb(n):
     return "%.2f MB" % (n / MB)
-
-
-def _time(f, mb=None):
-    s = "%.2f s wall, %.2f s CPU" % (f["wall"], f["cpu"])
-    if mb:
-        s += "; %.1f MB/s" % (mb / MB / f["wall"])
-    return s
-
-
-def _ratio(a, b):
-    return "%.2f" % (a / b) if a is not None and b else "–"
-
-
-def _time_ratio(f, g):
-    return "%s (CPU %s)" % (_ratio(f["wall"], g["wall"]), _ratio(f["cpu"], g["cpu"]))
 
 
 def table(res):

@@ -57,6 +57,7 @@ import sys
 import tempfile
 import time
 
+from _common import fmt_ratio as _ratio, fmt_time as _time, fmt_time_ratio as _time_ratio  # noqa: E501
 from _common import (MB, REPO, Runner, anchor, build_reader, environment, load_cache, log,
                      save_cache, source_identity)
 
@@ -377,21 +378,6 @@ def run_mediawiki(runner, files):
 
 
 # ---- the table -------------------------------------------------------------------------------
-
-def _time(f, nbytes=None):
-    s = "%.2f s wall, %.2f s CPU" % (f["wall"], f["cpu"])
-    if nbytes:
-        s += "; %.1f MB/s" % (nbytes / MB / f["wall"])
-    return s
-
-
-def _ratio(a, b):
-    return "%.2f" % (a / b) if a is not None and b else "–"
-
-
-def _time_ratio(f, g):
-    return "%s (CPU %s)" % (_ratio(f["wall"], g["wall"]), _ratio(f["cpu"], g["cpu"]))
-
 
 def _rss(f):
     return "%.0f MB" % f["rss_mb"]

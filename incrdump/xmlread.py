@@ -445,13 +445,22 @@ class _Raw:
         self.parts += ("<!--", data, "-->")
 
 
-def _escape_text(s):
+def escape_text(s):
+    """Element text as MediaWiki escapes it: & < > only (also the export's,
+    :mod:`incrdump.xmlwrite`)."""
     if "&" in s:
         s = s.replace("&", "&amp;")
     if "<" in s:
         s = s.replace("<", "&lt;")
     if ">" in s:
         s = s.replace(">", "&gt;")
+    return s
+
+
+def _escape_text(s):
+    """Text of a re-serialized element: a CR as a reference, so that it
+    survives being parsed again."""
+    s = escape_text(s)
     if "\r" in s:
         s = s.replace("\r", "&#13;")
     return s

@@ -46,6 +46,7 @@ import threading
 from . import _extra
 from . import _lowlevel as L
 from .errors import CorruptDumpError, InvalidArgumentError
+from .xmlread import escape_text as _esc  # & < > (htmlspecialchars, ENT_NOQUOTES)
 
 __all__ = ["XMLWriter", "export", "SCHEMAS", "MODES", "DEFAULT_STYLE", "open_output"]
 
@@ -84,17 +85,6 @@ _STYLE_OK = {
     "sha1": lambda v: v in ("<sha1/>", "<sha1 />"),
     "end": lambda v: isinstance(v, str) and len(v) <= 16 and (not v or v.isspace()),
 }
-
-
-def _esc(s):
-    """Element text: & < > (MediaWiki: htmlspecialchars with ENT_NOQUOTES)."""
-    if "&" in s:
-        s = s.replace("&", "&amp;")
-    if "<" in s:
-        s = s.replace("<", "&lt;")
-    if ">" in s:
-        s = s.replace(">", "&gt;")
-    return s
 
 
 _ATTR_MAP = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
@@ -158,6 +148,16 @@ class _Raws:
         r = self.items[self.i:]
         self.i = len(self.items)
         return r
+
+    def put(self, parts, indent, name):
+        """Append the next unmodelled child, if it is ``name``."""
+        raw = self.next(name)
+        if raw is not None:
+            parts.append(f"{indent}{raw.xml}\n")
+
+    def put_rest(self, parts, indent):
+        """Append every unmodelled child not written yet."""
+        parts.extend(f"{indent}{raw.xml}\n" for raw in self.rest())
 
 
 class XMLWriter:
@@ -252,11 +252,8 @@ class XMLWriter:
             elif name in ("sitename", "dbname", "base", "generator", "case"):
                 parts.append(self._leaf("    ", name, getattr(si, name), attrs.get(name)))
             else:
-                raw = raws.next(name)
-                if raw is not None:
-                    parts.append(f"    {raw.xml}\n")
-        for raw in raws.rest():
-            parts.append(f"    {raw.xml}\n")
+                raws.put(parts, "    ", name)
+        raws.put_rest(parts, "    ")
         parts.append("  </siteinfo>\n")
         return "".join(parts)
 
@@ -345,11 +342,8 @@ class XMLWriter:
                 parts = []
                 self._content(slot)
             else:
-                raw = raws.next(name)
-                if raw is not None:
-                    parts.append(f"      {raw.xml}\n")
-        for raw in raws.rest():
-            parts.append(f"      {raw.xml}\n")
+                raws.put(parts, "      ", name)
+        raws.put_rest(parts, "      ")
         parts.append("    </revision>\n")
         self._write("".join(parts))
 
@@ -368,11 +362,8 @@ class XMLWriter:
             elif name == "ip":
                 parts.append(self._leaf("        ", "ip", user.ip, attrs.get("ip")))
             else:
-                raw = raws.next(name)
-                if raw is not None:
-                    parts.append(f"        {raw.xml}\n")
-        for raw in raws.rest():
-            parts.append(f"        {raw.xml}\n")
+                raws.put(parts, "        ", name)
+        raws.put_rest(parts, "        ")
         parts.append("      </contributor>\n")
         return "".join(parts)
 
@@ -391,11 +382,8 @@ class XMLWriter:
                 parts.append(self._leaf("        ", name, _str(getattr(slot, name)),
                                    attrs.get(name)))
             else:
-                raw = raws.next(name)
-                if raw is not None:
-                    parts.append(f"        {raw.xml}\n")
-        for raw in raws.rest():
-            parts.append(f"        {raw.xml}\n")
+                raws.put(parts, "        ", name)
+        raws.put_rest(parts, "        ")
         parts.append("      </content>\n")
         self._write("".join(parts))
 

@@ -28,10 +28,10 @@ import pytest
 import zstandard
 
 import incrdump
-from incrdump import _lowlevel as L
 from incrdump.load import load
 from incrdump.sources import open_source
 from incrdump.xmlread import XMLReader
+from damage import damage_one_text
 from incrdump.xmlwrite import XMLWriter
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -43,7 +43,6 @@ FIXTURES = sorted(p.name for p in REAL.glob("*.xml*")
 # the one that was edited by hand (blank lines inside revisions, which a
 # parser does not report).
 NOT_BYTE_EXACT = {"simplewiki-extract-deleted-0.10.xml"}
-TEXT_TREE = 5  # docs/format.md "Dump layout"
 
 
 def run(*args, check=True, stdin=None):
@@ -177,21 +176,6 @@ def test_existing_output_needs_force(imported, tmp_path):
     assert out.read_bytes() == b"keep me"
     run("incrdump2xml", dump, "-o", out, "--force")
     assert out.read_bytes().startswith(b"<mediawiki ")
-
-
-def damage_one_text(path):
-    """Flip a bit of the last page's first text entry through the storage
-    engine (block checksums stay valid): reading that text must fail."""
-    with incrdump.open(path) as d:
-        page = list(d)[-1]
-        rev = next(iter(page))
-    key = ((page.id ^ (1 << 63)).to_bytes(8, "big") + (rev.id ^ (1 << 63)).to_bytes(8, "big")
-           + b"\0")
-    with L.Store(str(path), L.WRITE) as s:
-        s.begin()
-        frame = bytes(s.get(TEXT_TREE, key))
-        s.put(TEXT_TREE, key, frame[:-1] + bytes([frame[-1] ^ 0x40]))
-        s.commit()
 
 
 def test_failure_half_way_leaves_nothing(imported, tmp_path):

@@ -21,6 +21,7 @@ import lzma
 import pathlib
 
 import pytest
+from damage import damage_one_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,7 +43,6 @@ FIXTURES = sorted(p.name for p in REAL.glob("*.xml*")
                   if not p.name.startswith("bad-") and "index" not in p.name)
 MODES = ("full", "current", "stub", "stub-current")
 SCHEMAS = ("0.10", "0.11")
-TEXT_TREE = 5  # docs/format.md "Dump layout"
 
 
 @pytest.fixture
@@ -191,16 +191,7 @@ def test_a_damaged_text_is_an_error_not_empty_text(imported, counted, tmp_path):
     src = imported("aawiki-20260101-pages-meta-history.xml.7z")
     path = tmp_path / "damaged.idump"
     path.write_bytes(src.read_bytes())
-    with incrdump.open(path) as d:
-        page = list(d)[-1]
-        rev = next(iter(page))
-    key = ((page.id ^ (1 << 63)).to_bytes(8, "big") + (rev.id ^ (1 << 63)).to_bytes(8, "big")
-           + b"\0")
-    with L.Store(str(path), L.WRITE) as s:
-        s.begin()
-        frame = bytes(s.get(TEXT_TREE, key))
-        s.put(TEXT_TREE, key, frame[:-1] + bytes([frame[-1] ^ 0x40]))
-        s.commit()
+    damage_one_text(path)
     with pytest.raises(CorruptDumpError):
         export(str(path), io.BytesIO())
     assert counted["handled"] > 0
