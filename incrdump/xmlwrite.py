@@ -424,9 +424,18 @@ class XMLWriter:
 _COMPRESSORS = {".bz2": "bz2", ".gz": "gzip", ".xz": "xz", ".zst": "zstd"}
 
 
+#: extensions of compressions export cannot write (refused, not written plain)
+_UNWRITABLE = (".7z", ".zip", ".lz4", ".lzma", ".br")
+
+
 def compression_of(path):
     """The compression chosen by ``path``'s extension, or None for plain XML."""
-    return _COMPRESSORS.get(os.path.splitext(os.fspath(path))[1].lower())
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext in _UNWRITABLE:
+        raise InvalidArgumentError(
+            f"{os.fspath(path)}: cannot write {ext} files; use .bz2, .gz, .xz or .zst "
+            f"(or plain .xml)")
+    return _COMPRESSORS.get(ext)
 
 
 class _Output:
@@ -438,10 +447,11 @@ class _Output:
         if not overwrite and os.path.exists(self.path):
             from .errors import ExistsError
             raise ExistsError(f"{self.path}: already exists (overwrite it with --force)", 10)
+        compression = compression_of(self.path)
         directory, name = os.path.split(os.path.abspath(self.path))
         fd, self.tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=directory)
         self.raw = os.fdopen(fd, "wb", buffering=_WRITE_BLOCK)
-        self.file = _compressor(self.raw, compression_of(self.path), level)
+        self.file = _compressor(self.raw, compression, level)
 
     def finish(self):
         if self.file is not self.raw:

@@ -164,6 +164,9 @@ def test_output_compressed_by_extension(imported, tmp_path):
         with open_source(str(out)) as f:  # and our own reader recognizes it
             assert f.read() == plain
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".partial")]
+    r = run("incrdump2xml", dump, "-o", tmp_path / "out.xml.7z", check=False)
+    assert r.returncode == 1 and b"cannot write .7z" in r.stderr
+    assert not (tmp_path / "out.xml.7z").exists()
 
 
 def test_existing_output_needs_force(imported, tmp_path):
