@@ -297,6 +297,8 @@ int dump_check(Dump *d, DumpCheck *out)
     DumpSiteInfo si;
     if ((rc = dump_get_siteinfo(d, &si)) && rc != DUMP_NOTFOUND) return rc;
     error_clear(&d->err);
+    uint64_t seq;
+    if ((rc = dump_get_sequence(d, &seq))) return rc;   /* META sequence decodes */
     /* interned strings first: the records' decoding relies on them */
     int64_t next = 1;
     rc = get_id(d, T_META, 0, (const uint8_t *)"strings.next", 12, &next, "META strings.next");

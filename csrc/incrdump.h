@@ -377,6 +377,14 @@ int dump_put_siteinfo(Dump *d, const DumpSiteInfo *si);
  * (DUMP_INVALID); len 0 removes it. Copied. */
 int dump_set_dictionary(Dump *d, const uint8_t *dict, size_t len);
 
+/* Sequence number: 0 for a dump as built, one more per committed update or
+ * applied diff (the writer sets it; docs/diff.md). get: the handle's view
+ * (a transaction's own value inside one); DUMP_CORRUPT if the stored value
+ * is malformed. set: in a transaction (DUMP_MISUSE otherwise), at most
+ * 2^63-1 (DUMP_INVALID); committed with everything else. */
+int dump_get_sequence(Dump *d, uint64_t *out);
+int dump_set_sequence(Dump *d, uint64_t seq);
+
 /* Lookups. DUMP_NOTFOUND when missing. New objects owned by the caller. */
 int dump_get_page_by_id(Dump *d, int64_t page_id, Page **out);
 /* title without its namespace prefix (the part after title_prefix). */

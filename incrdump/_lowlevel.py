@@ -625,6 +625,16 @@ class DumpHandle:
     def set_dictionary(self, data):
         self._check(lib.dump_set_dictionary(self.handle, data, len(data)))
 
+    def get_sequence(self):
+        """The dump's sequence number (META "sequence"; 0 when never set)."""
+        out = ffi.new("uint64_t *")
+        self._check(lib.dump_get_sequence(self.handle, out))
+        return out[0]
+
+    def set_sequence(self, seq):
+        """Set the sequence number, in a transaction."""
+        self._check(lib.dump_set_sequence(self.handle, seq))
+
     # -- lookups -------------------------------------------------------------
     def get_page(self, page_id):
         """PageRec of page_id; NotFoundError when missing."""

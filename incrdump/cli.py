@@ -220,6 +220,39 @@ def _import_progress():
     return show
 
 
+class _Interruptible:
+    """Around a long command: SIGTERM becomes _Terminated (so the command's
+    temporary files are removed), and an unfinished progress line is ended
+    before any message."""
+
+    def __init__(self, progress):
+        self.progress = progress
+        self.previous = None
+
+    def __enter__(self):
+        import signal
+
+        try:
+            self.previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main thread: leave signals alone
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        self.end_line()
+        return False
+
+    def end_line(self):
+        p = self.progress
+        if p is not None and p.drawn:
+            print(file=sys.stderr)
+            p.drawn = False
+
+
 def cmd_import(args):
     """Load MediaWiki XML export files (schema 0.3 to 0.11, UTF-8 or UTF-16;
     plain, .bz2 (multistream too), .gz, .xz, .zst or .7z; "-" for standard
@@ -230,35 +263,19 @@ def cmd_import(args):
     column), and DUMP is left as it was. The dump is written under a
     temporary name and appears under DUMP only when complete. A progress
     line is drawn on stderr when it is a terminal (not with --quiet)."""
-    import signal
-
     from .load import load
 
     kind = args.kind or "history"
     progress = None if args.quiet else _import_progress()
     try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread: leave signals alone
-        previous = None
-    try:
-        stats = load(args.output, args.sources, kind=kind, articles=args.articles,
-                     codec=args.codec, level=args.level, max_depth=args.max_depth,
-                     progress=progress, allow_control_chars=args.allow_control_chars,
-                     overwrite=args.force)
+        with _Interruptible(progress):
+            stats = load(args.output, args.sources, kind=kind, articles=args.articles,
+                         codec=args.codec, level=args.level, max_depth=args.max_depth,
+                         progress=progress, allow_control_chars=args.allow_control_chars,
+                         overwrite=args.force)
     except _Terminated:
-        if progress is not None and progress.drawn:
-            print(file=sys.stderr)
         print("incrdump import: terminated", file=sys.stderr)
         return 143
-    except BaseException:
-        if progress is not None and progress.drawn:
-            print(file=sys.stderr)  # end the progress line before the message
-        raise
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-    if progress is not None and progress.drawn:
-        print(file=sys.stderr)
     if args.json:
         _print(stats, True)
     elif not args.quiet:
@@ -287,6 +304,119 @@ def cmd_compact(args):
         ratio = f" ({after / before:.1%})" if before else ""
         print(f"{args.dst}: {stats['pages']} pages, {stats['revisions']} revisions, "
               f"{before} -> {after} bytes{ratio}")
+    return 0
+
+
+def _update_progress():
+    """A progress callback for update() drawing one updating line on
+    stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(stats):
+        secs = stats["seconds"]
+        line = (f"update: {stats['pages']:,} pages, {stats['revisions']:,} revisions, "
+                f"{stats['ops']:,} changes, {stats['xml_bytes'] / 1e6:,.1f} MB of XML, "
+                f"{int(secs) // 60}:{int(secs) % 60:02d}")
+        done, size = stats["input_bytes"], stats["input_size"]
+        if done is not None and size:
+            line = f"update {min(done / size, 1.0):4.0%} {line[8:]}"
+        try:
+            width = os.get_terminal_size(sys.stderr.fileno()).columns or 80
+        except OSError:
+            width = 80
+        print("\r" + line[:width - 1] + "\x1b[K", end="", file=sys.stderr, flush=True)
+        show.drawn = True
+
+    show.drawn = False
+    return show
+
+
+def cmd_update(args):
+    """Apply change sets to DUMP in place, in one transaction: MediaWiki
+    export XML (adds/changes files such as Wikimedia's daily
+    pages-meta-hist-incr, or any export; any supported compression; "-"
+    for standard input) and change-set files of ours (.ichanges or .jsonl:
+    page deletions and undeletions, moves, revision deletion and
+    suppression, history merges; docs/changes.md), in the order given.
+    A page in the XML is put as it is there (another title is a move), a
+    revision is added or replaces the stored one with its id. If anything
+    fails -- bad input (named with file and line), an operation the dump
+    refuses, an interrupt -- DUMP is left exactly as it was. A progress
+    line is drawn on stderr when it is a terminal (not with --quiet)."""
+    from .update import update
+
+    progress = None if args.quiet else _update_progress()
+    try:
+        with _Interruptible(progress):
+            recorder = None
+            if args.diff is not None:  # the diff dump as a by-product (docs/diff.md)
+                from .diff import DiffRecorder
+
+                recorder = DiffRecorder(args.diff)
+            try:
+                stats = update(args.dump, args.changes, progress=progress, observer=recorder,
+                               allow_control_chars=args.allow_control_chars)
+            except BaseException:
+                if recorder is not None:
+                    recorder.discard()
+                raise
+            if recorder is not None:
+                recorder.publish()
+    except _Terminated:
+        print("incrdump update: terminated (the dump is unchanged)", file=sys.stderr)
+        return 143
+    if args.json:
+        _print(stats, True)
+    elif not args.quiet:
+        other = sum(stats[k] for k in ("deleted_pages", "deleted_revisions", "moves", "hidden",
+                                       "merged"))
+        print(f"{args.dump}: {stats['pages']} pages and {stats['revisions']} revisions put, "
+              f"{other} other changes; generation {stats['generation']}, sequence "
+              f"{stats['sequence']} ({stats['seconds']:.1f} s)")
+    return 0
+
+
+def cmd_diff(args):
+    """Write the diff dump (.idiff, docs/diff.md) that takes dump OLD to
+    dump NEW. NEW must be a later state of the same dump: a copy of OLD's
+    file that was updated (same uuid, higher sequence number). The two are
+    compared page by page and revision by revision; texts in the diff are
+    compressed against texts OLD already has. OUT is written under a
+    temporary name and appears only when complete."""
+    from .diff import write_diff
+
+    if os.path.exists(args.output) and not args.force:
+        print(f"incrdump diff: {args.output} exists (--force to replace it)", file=sys.stderr)
+        return 1
+    stats = write_diff(args.old, args.new, args.output, level=args.level)
+    if args.json:
+        _print(stats, True)
+    else:
+        print(f"{args.output}: sequence {stats['from_sequence']} -> {stats['to_sequence']}, "
+              f"{stats['records']} records ({stats['pages_put']} pages and "
+              f"{stats['revisions_put']} revisions put, {stats['pages_deleted']} pages and "
+              f"{stats['revisions_deleted']} revisions deleted), {stats['size']} bytes")
+    return 0
+
+
+def cmd_apply(args):
+    """Apply a diff dump (.idiff) to DUMP in place, in one transaction. The
+    diff names the dump (uuid) and sequence number it applies to: any
+    other dump, or one at another sequence -- including a diff applied
+    already -- is refused with both named. The whole diff is verified
+    (every record's length and CRC-32) before anything changes; a damaged
+    or truncated diff is refused and DUMP is left as it was."""
+    from .diff import apply
+
+    stats = apply(args.dump, args.diff)
+    if args.json:
+        _print(stats, True)
+    else:
+        print(f"{args.dump}: sequence {stats['from_sequence']} -> {stats['to_sequence']} "
+              f"({stats['pages_put']} pages and {stats['revisions_put']} revisions put, "
+              f"{stats['pages_deleted']} pages and {stats['revisions_deleted']} revisions "
+              f"deleted)")
     return 0
 
 
@@ -443,6 +573,38 @@ def _setup_import(p):
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
 
 
+def _setup_update(p):
+    p.add_argument("dump", metavar="DUMP", help="the dump to change (it must exist)")
+    p.add_argument("changes", metavar="CHANGES", nargs="+",
+                   help="export XML (any supported compression; '-' for stdin) or "
+                        ".ichanges/.jsonl change sets, applied in this order")
+    p.add_argument("--allow-control-chars", action="store_true",
+                   help="accept control characters XML forbids (e.g. form feeds) in the XML")
+    p.add_argument("--diff", metavar="OUT.idiff",
+                   help="also write the update's diff dump (docs/diff.md) to OUT.idiff, "
+                        "for copies of DUMP to apply with 'incrdump apply'")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress line and no summary (errors are still reported)")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+
+def _setup_diff(p):
+    p.add_argument("old", metavar="OLD", help="the dump as the receiver has it")
+    p.add_argument("new", metavar="NEW", help="the same dump, updated")
+    p.add_argument("-o", "--output", required=True, metavar="CHANGES.idiff",
+                   help="the diff file to write")
+    p.add_argument("--level", type=int, default=19, metavar="N",
+                   help="zstd level of the diff's texts and body (default 19)")
+    p.add_argument("--force", action="store_true", help="replace the output if it exists")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+
+def _setup_apply(p):
+    p.add_argument("dump", metavar="DUMP", help="the dump to change")
+    p.add_argument("diff", metavar="CHANGES.idiff", help="the diff to apply")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+
 def _setup_compact(p):
     p.add_argument("src", metavar="SRC", help="the dump to read")
     p.add_argument("dst", metavar="DST", help="the dump to create")
@@ -467,6 +629,11 @@ COMMANDS = {
     "import": ("load MediaWiki XML into a new dump", cmd_import, _setup_import),
     "export": ("write a dump as MediaWiki XML (as dumpBackup.php)", cmd_export, _setup_export),
     "compact": ("rewrite a dump with the strongest encoding", cmd_compact, _setup_compact),
+    "diff": ("write the diff dump (.idiff) from one state of a dump to a later one",
+             cmd_diff, _setup_diff),
+    "apply": ("apply a diff dump (.idiff) to a dump in place", cmd_apply, _setup_apply),
+    "update": ("apply change sets (adds/changes XML, .ichanges) to a dump in place",
+               cmd_update, _setup_update),
 }
 
 

@@ -185,6 +185,7 @@ class Dump:
             dh = self._handle()
             i = dh.info()
             s = dh.store_info()
+            seq = dh.get_sequence()
         site = self._site_rec
         return {
             "path": self.path, "kind": _KIND_NAME.get(i["kind"], i["kind"]),
@@ -196,9 +197,16 @@ class Dump:
             "sitename": _dec(site.sitename) if site else None,
             "dbname": _dec(site.dbname) if site else None,
             "uuid": str(_uuid.UUID(bytes=i["uuid"])), "generation": i["generation"],
-            "format": "%d.%d" % s["version"], "blocks": s["nblocks"],
+            "sequence": seq, "format": "%d.%d" % s["version"], "blocks": s["nblocks"],
             "file_size": i["file_size"],
         }
+
+    @property
+    def sequence(self):
+        """The dump's sequence number: 0 as built, one more per update or
+        applied diff (docs/diff.md). Inside a transaction, its own value."""
+        with self._lock:
+            return self._handle().get_sequence()
 
     def __len__(self):
         """Number of pages."""
@@ -864,6 +872,14 @@ class Transaction:
         d = self._live()
         with d._lock:
             d._dh.set_dictionary(bytes(data))
+
+    def set_sequence(self, sequence):
+        """Set the dump's sequence number (:attr:`Dump.sequence`), committed
+        with the rest of the transaction. Updates and diffs set it; other
+        writers have no reason to."""
+        d = self._live()
+        with d._lock:
+            d._dh.set_sequence(sequence)
 
 
 def open(path, mode="r", **options):  # noqa: A001 -- the module's verb, as io.open

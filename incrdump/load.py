@@ -171,6 +171,25 @@ def _stored_size(source):
 
 
 
+def revision_problem(rev, kind):
+    """Why an input revision (an xmlread Revision) cannot go into a dump of
+    ``kind``, or None: an <origin>, <model> or <format> after <text>; a
+    slot without its text that is not marked deleted (unless a stub dump).
+    Shared by load and :mod:`incrdump.update`."""
+    elements = rev.elements
+    if "text" in elements:
+        late = [n for n in elements[elements.index("text") + 1:] if n in _BEFORE_TEXT]
+        if late:
+            # every schema (0.3-0.11) puts them before <text>
+            return f"revision {rev.id}: <{late[0]}> after <text>, where no export schema allows it"
+    for role, slot in rev.slots.items():
+        if kind != "stub" and slot.text is None and not slot.deleted:
+            what = "a stub's text reference" if slot.stub else "no text"
+            return (f"revision {rev.id}, slot {role!r}: {what}, not the text "
+                    f"(a stub dump? import it as kind stub: --stub)")
+    return None
+
+
 def _about(what, error):
     """The dump's refusal as a message that names ``what`` once."""
     message = str(error)
@@ -280,18 +299,9 @@ class _Loader:
             if rev.id == ids[-1] or other is not None:
                 where = page.id if other is None else other.page_id
                 self.fail(rev, f"duplicate revision id {rev.id}: already in page {where}")
-        elements = rev.elements
-        if "text" in elements:
-            late = [n for n in elements[elements.index("text") + 1:] if n in _BEFORE_TEXT]
-            if late:
-                # every schema (0.3-0.11) puts them before <text>
-                self.fail(rev, f"revision {rev.id}: <{late[0]}> after <text>, where no "
-                               f"export schema allows it")
-        for role, slot in rev.slots.items():
-            if self.kind != "stub" and slot.text is None and not slot.deleted:
-                what = "a stub's text reference" if slot.stub else "no text"
-                self.fail(rev, f"revision {rev.id}, slot {role!r}: {what}, not the text "
-                               f"(a stub dump? import it as kind stub: --stub)")
+        problem = revision_problem(rev, self.kind)
+        if problem:
+            self.fail(rev, problem)
 
     def put_page(self, page):
         try:

@@ -180,11 +180,14 @@ def test_a_failing_write_stops_the_export(imported, counted):
                 raise OSError(28, "No space left on device")
             return len(b)
 
-    out = Full()
+    path = str(imported("aawiki-20260101-pages-meta-history.xml.7z"))
     with pytest.raises(OSError, match="No space left"):
-        export(str(imported("aawiki-20260101-pages-meta-history.xml.7z")), out)
+        export(path, Full(), threads=1)
     # raised from C's sink, in the call that did not return
     assert counted["calls"] == counted["handled"] + 1 > 1
+    # with two threads the other one stops too (in its own call, or between)
+    with pytest.raises(OSError, match="No space left"):
+        export(path, Full(), threads=2)
 
 
 def test_a_damaged_text_is_an_error_not_empty_text(imported, counted, tmp_path):
