@@ -376,14 +376,21 @@ static int view_changed(Dump *d)
     return changed || !d->text ? dump_text_rebuild(d) : DUMP_OK;
 }
 
-static int open_dump(Dump *d, const char *path, unsigned flags, const DumpConfig *config)
+/* faults: NULL for the plain file layer, else {crash_at, mode, seed} of
+ * store_open_faulty. */
+typedef struct OpenFaults { uint64_t crash_at; int mode; uint64_t seed; } OpenFaults;
+
+static int open_dump(Dump *d, const char *path, unsigned flags, const DumpConfig *config,
+                     const OpenFaults *faults)
 {
     DumpConfig cfg;
     if (flags & ~(unsigned)(DUMP_OPEN_WRITE | DUMP_OPEN_CREATE))
         return error_set(&d->err, DUMP_INVALID, "dump_open: unknown flags 0x%x", flags);
     int rc;
     if ((flags & DUMP_OPEN_CREATE) && (rc = config_check(config, &cfg, DUMP_INVALID, &d->err))) return rc;
-    if ((rc = store_open(path, flags, &d->s)))
+    rc = faults ? store_open_faulty(path, flags, faults->crash_at, faults->mode, faults->seed, &d->s)
+                : store_open(path, flags, &d->s);
+    if (rc)
         return error_set(&d->err, rc, "%s", store_errmsg(d->s));
     int type;
     uint64_t count;
@@ -413,13 +420,14 @@ static int open_dump(Dump *d, const char *path, unsigned flags, const DumpConfig
     return view_changed(d);
 }
 
-int dump_open(const char *path, unsigned flags, const DumpConfig *config, Dump **out)
+static int open_with(const char *path, unsigned flags, const DumpConfig *config,
+                     const OpenFaults *faults, Dump **out)
 {
     Dump *d = calloc(1, sizeof *d);
     *out = d;
     if (!d) return DUMP_NOMEM;
     d->rs = (RecordStrings){ d, dump_intern, dump_lookup };
-    int rc = open_dump(d, path ? path : "", flags, config);
+    int rc = open_dump(d, path ? path : "", flags, config, faults);
     if (rc) {
         /* keep only the message: every later call is DUMP_MISUSE */
         text_free(d->text);
@@ -428,6 +436,18 @@ int dump_open(const char *path, unsigned flags, const DumpConfig *config, Dump *
         d->s = NULL;
     }
     return rc;
+}
+
+int dump_open(const char *path, unsigned flags, const DumpConfig *config, Dump **out)
+{
+    return open_with(path, flags, config, NULL, out);
+}
+
+int dump_open_faulty(const char *path, unsigned flags, const DumpConfig *config,
+                     uint64_t crash_at, int mode, uint64_t seed, Dump **out)
+{
+    OpenFaults f = { crash_at, mode, seed };
+    return open_with(path, flags, config, &f, out);
 }
 
 void dump_close(Dump *d)

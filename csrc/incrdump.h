@@ -351,6 +351,13 @@ typedef struct RevisionInfo {
  * DUMP_IOERR, DUMP_BUSY (creating while another writer holds the file),
  * DUMP_INVALID (bad config or flags), DUMP_NOMEM. */
 int dump_open(const char *path, unsigned flags, const DumpConfig *config, Dump **out);
+/* As dump_open, with the Store opened by store_open_faulty: the crash_at-th
+ * write or sync (1-based; 0 = never, only counting) simulates a power cut in
+ * the given STORE_CRASH_* mode, and every later call fails with DUMP_IOERR.
+ * *out is set as by dump_open; always dump_close() it. store_io_ops(
+ * dump_store(d)) counts the operations so far. For tests. */
+int dump_open_faulty(const char *path, unsigned flags, const DumpConfig *config,
+                     uint64_t crash_at, int mode, uint64_t seed, Dump **out);
 /* Close, aborting any open transaction. NULL is allowed. */
 void dump_close(Dump *d);
 /* Message of the last failure ("" if none). Borrowed. */

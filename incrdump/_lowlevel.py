@@ -495,14 +495,19 @@ class DumpHandle:
     lock). Cursors made from it are closed by :meth:`close`.
     """
 
-    def __init__(self, path, flags=0, config=None):
+    def __init__(self, path, flags=0, config=None, *, faults=None):
         """Open path with DUMP_WRITE/DUMP_CREATE flags; config is a dict of
         DumpConfig fields (kind, articles, codec, level, max_depth, packed), used only
-        when the file is created."""
+        when the file is created. faults=(crash_at, mode, seed) routes I/O
+        through the fault-injecting layer (dump_open_faulty; tests only)."""
         out = ffi.new("Dump **")
         bpath = path.encode() if isinstance(path, str) else bytes(path)
         cfg = ffi.new("DumpConfig *", config) if config is not None else _NULL
-        rc = lib.dump_open(bpath, flags, cfg, out)
+        if faults is None:
+            rc = lib.dump_open(bpath, flags, cfg, out)
+        else:
+            crash_at, mode, seed = faults
+            rc = lib.dump_open_faulty(bpath, flags, cfg, crash_at, mode, seed, out)
         self._h = out[0]
         self._cursors = set()
         if rc != OK:
@@ -588,6 +593,11 @@ class DumpHandle:
 
     def set_cache_size(self, nbytes):
         self._check(lib.dump_set_cache_size(self.handle, nbytes))
+
+    def io_ops(self):
+        """Writes and syncs counted so far by a handle opened with faults
+        (store_io_ops; 0 otherwise)."""
+        return lib.store_io_ops(lib.dump_store(self.handle))
 
     def check(self):
         """dump_check(): counts, or CorruptDumpError with the first problem."""

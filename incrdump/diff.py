@@ -65,7 +65,7 @@ from ._diffio import (
     records,
     verify,
 )
-from .errors import IncrdumpError, NotFoundError
+from .errors import DumpIOError, IncrdumpError, NotFoundError
 
 __all__ = [
     "write_diff", "apply", "verify", "read_header", "records", "DiffHeader", "DiffRecorder",
@@ -733,8 +733,8 @@ def apply(dump_path, diff_path, *, progress=None):
                 v = _parse(rtype, payload, f"{diff_name}: {what}")
                 try:
                     ap.apply(rtype, v, what)
-                except (DiffError, MemoryError):
-                    raise
+                except (DiffError, MemoryError, DumpIOError):
+                    raise  # an I/O failure is not a wrong base
                 except IncrdumpError as e:
                     raise WrongBaseError(f"{diff_name}: {what} cannot be applied to "
                                          f"{dump_name}: {e}") from e

@@ -97,14 +97,16 @@ class Dump:
     the read-mostly layout :func:`incrdump.compact` writes) -- are fixed
     when the file is created; given for an existing file,
     kind, articles and codec must match it (InvalidArgumentError).
-    ``cache_size`` sets the node cache in bytes.
+    ``cache_size`` sets the node cache in bytes. ``_faults=(crash_at, mode,
+    seed)`` (private, for tests) opens the file over the fault-injecting
+    I/O layer (``_lowlevel.DumpHandle(..., faults=...)``).
 
     Use as a context manager or call :meth:`close`; a closed handle raises
     :class:`~incrdump.errors.MisuseError`. Thread-safe (see the module doc).
     """
 
     def __init__(self, path, mode="r", *, kind=None, articles=None, codec=None, level=None,
-                 max_depth=None, cache_size=None, packed=None):
+                 max_depth=None, cache_size=None, packed=None, _faults=None):
         self._dh = None
         self._lock = threading.RLock()
         self._txn = None
@@ -122,7 +124,7 @@ class Dump:
             config = {"kind": KINDS[kind or "history"], "articles": int(bool(articles)),
                       "codec": CODECS[codec or "zstd"], "level": level or 0,
                       "max_depth": max_depth or 0, "packed": int(bool(packed))}
-        dh = L.DumpHandle(self.path, flags, config)
+        dh = L.DumpHandle(self.path, flags, config, faults=_faults)
         try:
             if cache_size:
                 dh.set_cache_size(cache_size)

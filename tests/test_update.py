@@ -17,9 +17,8 @@
   it was; the CLI's exit codes.
 - crash: a subprocess SIGKILLed in the middle of an update leaves the
   previous generation (same export bytes); running it again succeeds.
-  (The Python Dump cannot be opened over the fault-injecting VFS -- only
-  the Store can, csrc/incrdump.h store_open_faulty -- so fault injection
-  inside an update is not tested here.)
+  Simulated power cuts at every stage of an update and an apply (the
+  fault-injecting VFS, dump_open_faulty) are in tests/test_update_crash.py.
 """
 import copy
 import json
