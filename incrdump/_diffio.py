@@ -17,6 +17,7 @@ import zlib
 
 import zstandard
 
+from . import _extra
 from . import _lowlevel as L
 from .errors import IncrdumpError, UnsupportedVersionError
 
@@ -73,17 +74,10 @@ class AlreadyAppliedError(WrongBaseError):
 # ---- bytes: varints, optional bytes, the reader ----------------------------------------
 
 
-def _uv(out, v):
-    """Append v >= 0 as an unsigned LEB128 varint."""
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-
-
-def _sv(out, v):
-    """Append a signed 64-bit v as a zigzag varint."""
-    _uv(out, ((v << 1) ^ (v >> 63)) & 0xFFFFFFFFFFFFFFFF)
+# Varints as the records' extra bytes write them (unsigned LEB128; signed
+# values zigzag-mapped), so the two encoders cannot drift apart.
+_uv = _extra._uvarint
+_sv = _extra._svarint
 
 
 def _ob(out, b):
