@@ -19,6 +19,7 @@ import zstandard
 
 from . import _extra
 from . import _lowlevel as L
+from ._files import Pending
 from .errors import IncrdumpError, UnsupportedVersionError
 
 #: the first 8 bytes of every diff file
@@ -356,9 +357,9 @@ class _DiffFile:
     zstd stream; :meth:`finish` writes the header and renames."""
 
     def __init__(self, path, level):
-        self.path = os.fspath(path)
-        self.tmp = f"{self.path}.tmp-{os.getpid()}"
-        self.f = open(self.tmp, "wb")  # noqa: SIM115 -- closed in finish/discard
+        self.out = Pending(path, True, "the diff")
+        self.path = self.out.path
+        self.f = self.out.open()
         try:
             self.f.write(b"\0" * HEADER_SIZE)
             self.sink = _CrcSink(self.f)
@@ -403,15 +404,7 @@ class _DiffFile:
 
     def publish(self):
         """Rename the finished file to its name."""
-        os.replace(self.tmp, self.path)
-        try:
-            fd = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError:
-            pass
+        self.out.publish(sync_dir=True)
 
     def discard(self):
         """Remove the temporary file."""
@@ -419,10 +412,7 @@ class _DiffFile:
             self.f.close()
         except Exception:
             pass
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
+        self.out.discard()
 
 
 # ---- reading and applying -------------------------------------------------------------------

@@ -27,14 +27,13 @@ revision the dump refuses (e.g. a title two pages share).
 """
 import array
 import os
-import secrets
 import time
 
 from . import _extra
 from . import _lowlevel as L
+from ._files import Pending
 from .dump import Dump, SiteInfo
 from .errors import (
-    DumpIOError,
     ExistsError,
     InvalidArgumentError,
     NotFoundError,
@@ -63,38 +62,16 @@ COMPACT_LEVELS = {"zstd": 19, "xz": 9}
 DICT_SAMPLE_BYTES = 64 << 20
 
 
-class _Output:
-    """A new dump file under a temporary name beside ``path``; renamed onto
-    path by :meth:`finish`, removed by :meth:`discard`."""
+class _Output(Pending):
+    """A new dump file under a temporary name beside ``path``
+    (:class:`incrdump._files.Pending`); renamed onto path by :meth:`finish`."""
 
     def __init__(self, path, overwrite):
-        self.path = os.fspath(path)
-        if not overwrite and os.path.exists(self.path):
-            raise ExistsError(f"{self.path}: already exists (overwrite it with --force)", 10)
-        if os.path.isdir(self.path):
-            raise ExistsError(f"{self.path}: is a directory", 10)
-        directory, name = os.path.split(os.path.abspath(self.path))
-        while True:
-            # mode 0o666 less the umask, as for any new file (mkstemp's 0o600 is not)
-            self.tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.partial")
-            try:
-                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            except FileExistsError:
-                continue
-            except OSError as e:
-                raise DumpIOError(f"{self.path}: cannot create the dump ({e.strerror})",
-                                  3, e.errno) from None
-            os.close(fd)
-            break
+        super().__init__(path, overwrite, "the dump")
+        self.close()  # the dump layer opens it by name
 
     def finish(self):
-        os.replace(self.tmp, self.path)
-
-    def discard(self):
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
+        self.publish()
 
 
 def _text_size(rev):

@@ -40,15 +40,15 @@ import os
 import queue
 import re
 import sys
-import tempfile
 import threading
 
 from . import _extra
 from . import _lowlevel as L
+from ._files import Pending
 from .errors import CorruptDumpError, InvalidArgumentError
 from .xmlread import escape_text as _esc  # & < > (htmlspecialchars, ENT_NOQUOTES)
 
-__all__ = ["XMLWriter", "export", "SCHEMAS", "MODES", "DEFAULT_STYLE", "open_output"]
+__all__ = ["XMLWriter", "export", "SCHEMAS", "MODES", "DEFAULT_STYLE"]
 
 SCHEMAS = ("0.10", "0.11")
 #: an older schema: written only for a dump imported from it, as it was
@@ -438,19 +438,15 @@ def compression_of(path):
     return _COMPRESSORS.get(ext)
 
 
-class _Output:
+class _Output(Pending):
     """A file written under a temporary name beside ``path`` (compressed by
-    its extension) and renamed onto it by :meth:`finish`."""
+    its extension; :class:`incrdump._files.Pending`) and renamed onto it by
+    :meth:`finish`."""
 
     def __init__(self, path, overwrite=True, level=None):
-        self.path = os.fspath(path)
-        if not overwrite and os.path.exists(self.path):
-            from .errors import ExistsError
-            raise ExistsError(f"{self.path}: already exists (overwrite it with --force)", 10)
-        compression = compression_of(self.path)
-        directory, name = os.path.split(os.path.abspath(self.path))
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=directory)
-        self.raw = os.fdopen(fd, "wb", buffering=_WRITE_BLOCK)
+        compression = compression_of(path)  # refuse a name before creating anything
+        super().__init__(path, overwrite, "the XML")
+        self.raw = self.open(buffering=_WRITE_BLOCK)
         self.file = _compressor(self.raw, compression, level)
 
     def finish(self):
@@ -459,8 +455,7 @@ class _Output:
         self.raw.flush()
         os.fsync(self.raw.fileno())
         self.raw.close()
-        os.chmod(self.tmp, 0o666 & ~_umask())
-        os.replace(self.tmp, self.path)
+        self.publish()
 
     def discard(self):
         for f in (self.file, self.raw):
@@ -468,16 +463,7 @@ class _Output:
                 f.close()
             except Exception:  # noqa: BLE001 -- the original error matters
                 pass
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        super().discard()
 
 
 def _compressor(raw, compression, level):
@@ -495,12 +481,6 @@ def _compressor(raw, compression, level):
     import zstandard
     cctx = zstandard.ZstdCompressor(level=level or 3, threads=-1)
     return cctx.stream_writer(raw, closefd=False)
-
-
-def open_output(path, *, overwrite=True, level=None):
-    """An output for :func:`export`: ``.file`` to write, ``finish()`` /
-    ``discard()``."""
-    return _Output(path, overwrite, level)
 
 
 def export(dump, out, *, mode="full", schema="0.11", namespaces=None, exclude_namespaces=False,
@@ -592,9 +572,9 @@ def _export_into(dump, f, mode, schema, namespaces, exclude, start, end, revstar
     c_writer = _CWriter.make(dump, w, sel.current, revstart, revend) if fast else None
     if threads is None:
         threads = PARALLEL_THREADS if (os.cpu_count() or 1) > 1 else 1
-    if c_writer is not None and threads > 1:
-        _export_parallel(dump, f, w.bytes_written, mode, schema, style, sel, pages, threads,
-                         stats, progress)
+    if c_writer is not None and threads > 1 and _export_parallel(
+            dump, f, w.bytes_written, mode, schema, style, sel, pages, threads, stats,
+            progress):
         w.bytes_written = stats["bytes"]
     else:
         counted = [0]
@@ -748,6 +728,8 @@ class _Stopped(Exception):
 
 def _export_parallel(dump, f, header_bytes, mode, schema, style, sel, pages, threads, stats,
                      progress):
+    """Write the pages with ``threads`` writer threads; False (nothing
+    written) when the dump moved on while the threads' handles were opened."""
     from .dump import Dump
 
     turns = _Turns(f)
@@ -766,14 +748,7 @@ def _export_parallel(dump, f, header_bytes, mode, schema, style, sel, pages, thr
     except _Retry:
         for h in handles:
             h.close()
-        counted = [0]
-        w = XMLWriter(f, mode=mode, schema=schema, style=style)
-        cw = _CWriter.make(dump, w, sel.current, sel.revstart, sel.revend)
-        for page in pages:
-            stats["pages"] += sel.write(dump, w, cw, page, counted)
-        stats["revisions"] = counted[0]
-        stats["bytes"] = header_bytes + w.bytes_written
-        return
+        return False  # the caller writes with one thread
 
     def worker(h):
         out = _BatchOutput(turns)
@@ -837,6 +812,7 @@ def _export_parallel(dump, f, header_bytes, mode, schema, style, sel, pages, thr
     if errors:
         raise errors[0]
     stats.update(totals)
+    return True
 
 
 class _Retry(Exception):

@@ -436,7 +436,7 @@ def test_diff_refuses_unrelated_dumps(two_days, tmp_path):
         write_diff(str(d / "sender.idump"), str(d / "base.idump"), str(tmp_path / "o.idiff"))
     assert "not later than" in str(e.value)
     assert not (tmp_path / "o.idiff").exists()
-    assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".partial")]
     # the output may not be one of the dumps
     shutil.copy(d / "sender.idump", tmp_path / "s.idump")
     before = file_hash(tmp_path / "s.idump")
@@ -494,7 +494,7 @@ def test_cli_diff_update_apply(two_days, tmp_path, capsys):
     assert cli.main(["update", str(sender), str(bad), "--diff", str(tmp_path / "no.idiff")]) == 1
     capsys.readouterr()
     assert not (tmp_path / "no.idiff").exists()
-    assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".partial")]
     # diff OLD NEW
     assert cli.main(["diff", str(d / "base.idump"), str(d / "sender.idump"),
                      "-o", str(tmp_path / "d.idiff")]) == 0
